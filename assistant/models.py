@@ -1,0 +1,339 @@
+"""The embedder and the chat model, each behind a small interface chosen by a setting.
+
+Nothing loads at import time; heavy libraries are imported inside the factories. Loaded models
+are cached per process (``load_embedder`` / ``load_chat_model``), so the app, the API and eval
+never load a model twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Settings
+from .errors import ConfigError, EndpointError, ModelNotFoundError
+from .fetch import EMBEDDER, LLM, target_path
+
+
+class Embedder(ABC):
+    """Turns passages and questions into unit-length vectors."""
+
+    name: str = "embedder"
+
+    @abstractmethod
+    def embed(self, texts: Sequence[str], *, kind: str) -> np.ndarray:
+        """``kind`` is "document" or "query"; returns float32 array (len(texts), dim)."""
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed(texts, kind="document")
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text], kind="query")[0]
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+def cpu_supports_bf16() -> bool:
+    """Native bf16 arithmetic (AVX512-BF16 or AMX); emulated bf16 is slower than float32."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """A local sentence-transformers folder (default: the fetched EmbeddingGemma-300M)."""
+
+    def __init__(self, path: Path, *, batch_size: int = 16, dtype: str = "auto") -> None:
+        if not (path / "modules.json").exists() and not (path / "config.json").exists():
+            raise ModelNotFoundError(
+                f"no sentence-transformers model at {path}: run `clincite models fetch` or set "
+                "CLINCITE_EMBEDDER__MODEL=st:/path/to/model"
+            )
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        use_bf16 = dtype == "bfloat16" or (dtype == "auto" and cpu_supports_bf16())
+        kwargs: dict[str, Any] = {"torch_dtype": torch.bfloat16} if use_bf16 else {}
+        self.model = SentenceTransformer(str(path), device="cpu", model_kwargs=kwargs,
+                                         local_files_only=True)
+        self.dtype = "bfloat16" if use_bf16 else "float32"
+        self.batch_size = batch_size
+        self.name = f"st:{path.name}"  # keep in step with embedder_name()
+        self._lock = threading.Lock()  # torch CPU inference is not re-entrant-safe per model
+
+    def embed(self, texts: Sequence[str], *, kind: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        with self._lock:
+            if kind == "query":
+                out = self.model.encode_query(list(texts), batch_size=self.batch_size,
+                                              convert_to_numpy=True, normalize_embeddings=True)
+            else:
+                # Texts already carry EmbeddingGemma's "title: ... | text: ..." document form
+                # (Chunk.embedding_text), so the model's default "title: none" prompt is
+                # replaced, not stacked.
+                out = self.model.encode_document(list(texts), prompt="",
+                                                 batch_size=self.batch_size,
+                                                 convert_to_numpy=True, normalize_embeddings=True)
+        return _normalise(np.asarray(out, dtype=np.float32))
+
+
+class OpenAIEmbedder(Embedder):
+    """Any OpenAI-compatible ``/embeddings`` endpoint (vLLM, Ollama, TEI, hosted APIs)."""
+
+    def __init__(self, model: str, base_url: str | None, api_key: str | None,
+                 batch_size: int = 64, timeout: float = 60.0) -> None:
+        from openai import OpenAI
+
+        key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+        self.client = OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=1)
+        self.model = model
+        self.batch_size = batch_size
+        self.base_url = base_url or "the OpenAI API"
+        self.name = f"openai:{model}"
+
+    def embed(self, texts: Sequence[str], *, kind: str) -> np.ndarray:
+        import openai
+
+        vectors: list[list[float]] = []
+        try:
+            for i in range(0, len(texts), self.batch_size):
+                batch = list(texts[i : i + self.batch_size])
+                response = self.client.embeddings.create(model=self.model, input=batch)
+                vectors.extend(item.embedding for item in response.data)
+        except openai.OpenAIError as exc:
+            raise EndpointError(
+                f"embeddings endpoint {self.base_url} failed ({type(exc).__name__}); check "
+                "CLINCITE_EMBEDDER__BASE_URL and the server"
+            ) from exc
+        return _normalise(np.array(vectors, dtype=np.float32))
+
+
+class HashingEmbedder(Embedder):
+    """Deterministic bag-of-words vectors. Stands in for a real embedder in tests and demos:
+    texts that share words are close, and nothing is downloaded or loaded."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.name = f"fake-hashing-{dim}"
+
+    def embed(self, texts: Sequence[str], *, kind: str) -> np.ndarray:
+        from ingest.keywords import support_units
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            body = text.split("| text:", 1)[-1]
+            for unit in support_units(body):
+                h = int(hashlib.md5(unit.encode()).hexdigest()[:8], 16)
+                out[row, h % self.dim] += 1.0 if (h >> 20) & 1 else -1.0
+        return _normalise(out)
+
+
+_cache: dict[tuple, Any] = {}
+_cache_lock = threading.Lock()
+
+
+def resolve_embedder_path(spec: str, settings: Settings) -> Path:
+    value = spec.split(":", 1)[1] if ":" in spec else spec
+    if value in ("", "default"):
+        return target_path(EMBEDDER, settings.models_dir)
+    return Path(value).expanduser()
+
+
+def embedder_name(settings: Settings) -> str:
+    """The name an embedder will have, without loading it (index names depend on it)."""
+    spec = settings.embedder.model
+    if spec == "fake":
+        return HashingEmbedder().name
+    if spec.startswith("st:") or spec == "default":
+        return f"st:{resolve_embedder_path(spec, settings).name}"
+    if spec.startswith("openai:"):
+        return spec
+    raise ConfigError(
+        f"unknown embedder '{spec}': use st:default, st:/path/to/model, openai:<model> or fake"
+    )
+
+
+class LazyEmbedder(Embedder):
+    """Loads the real embedder on first use, so commands that embed nothing (re-ingest of an
+    unchanged corpus, listing documents) never pay for loading a model."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.name = embedder_name(settings)
+        self._inner: Embedder | None = None
+
+    @property
+    def inner(self) -> Embedder:
+        if self._inner is None:
+            self._inner = load_embedder(self._settings)
+        return self._inner
+
+    def embed(self, texts: Sequence[str], *, kind: str) -> np.ndarray:
+        return self.inner.embed(texts, kind=kind)
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """Make the embedder named by ``settings.embedder.model`` (no caching)."""
+    spec = settings.embedder.model
+    cfg = settings.embedder
+    if spec == "fake":
+        return HashingEmbedder()
+    if spec.startswith("st:") or spec in ("default",):
+        return SentenceTransformerEmbedder(resolve_embedder_path(spec, settings),
+                                           batch_size=cfg.batch_size, dtype=cfg.dtype)
+    if spec.startswith("openai:"):
+        return OpenAIEmbedder(spec.split(":", 1)[1], cfg.base_url, cfg.api_key,
+                              batch_size=max(cfg.batch_size, 32))
+    raise ConfigError(
+        f"unknown embedder '{spec}': use st:default, st:/path/to/model, openai:<model> or fake"
+    )
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The process-wide embedder for these settings (loaded once)."""
+    key = ("embedder", settings.embedder.model, str(settings.models_dir),
+           settings.embedder.dtype, settings.embedder.base_url)
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = build_embedder(settings)
+        return _cache[key]
+
+
+# ---------------------------------------------------------------------------------------------
+# Chat models (LangChain BaseChatModel, so they compose into runnables)
+
+
+def _llama_chat_class():
+    from langchain_core.callbacks import CallbackManagerForLLMRun
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+    class LlamaCppChat(BaseChatModel):
+        """The embedded GGUF model through llama-cpp-python. One generation at a time."""
+
+        model_path: str
+        temperature: float = 0.0
+        max_tokens: int = 300
+        n_ctx: int = 4096
+        n_threads: int | None = None
+        client: Any = None
+        lock: Any = None
+
+        def model_post_init(self, __context: Any) -> None:
+            from llama_cpp import Llama
+
+            self.client = Llama(model_path=self.model_path, n_ctx=self.n_ctx,
+                                n_threads=self.n_threads, verbose=False, seed=0)
+            self.lock = threading.Lock()
+
+        @property
+        def _llm_type(self) -> str:
+            return "llama-cpp"
+
+        @staticmethod
+        def _to_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
+            roles = {"human": "user", "ai": "assistant", "system": "system"}
+            return [{"role": roles.get(m.type, "user"), "content": str(m.content)}
+                    for m in messages]
+
+        def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                      run_manager: CallbackManagerForLLMRun | None = None,
+                      **kwargs: Any) -> ChatResult:
+            text = "".join(c.message.content for c in
+                           self._stream(messages, stop=stop, run_manager=run_manager))
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+        def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                    run_manager: CallbackManagerForLLMRun | None = None,
+                    **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+            with self.lock:
+                stream = self.client.create_chat_completion(
+                    messages=self._to_dicts(messages), temperature=self.temperature,
+                    max_tokens=kwargs.get("max_tokens", self.max_tokens), stop=stop,
+                    stream=True, seed=0,
+                )
+                for part in stream:
+                    delta = part["choices"][0].get("delta", {}).get("content") or ""
+                    if not delta:
+                        continue
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                    if run_manager:
+                        run_manager.on_llm_new_token(delta, chunk=chunk)
+                    yield chunk
+
+    return LlamaCppChat
+
+
+def resolve_llm_path(spec: str, settings: Settings) -> Path:
+    value = spec.split(":", 1)[1] if ":" in spec else spec
+    if value in ("", "default"):
+        return target_path(LLM, settings.models_dir)
+    return Path(value).expanduser()
+
+
+def build_chat_model(settings: Settings) -> Any:
+    """Make the chat model named by ``settings.llm.model`` (no caching)."""
+    cfg = settings.llm
+    spec = cfg.model
+    if spec.startswith("llamacpp:") or spec.endswith(".gguf"):
+        path = resolve_llm_path(spec, settings)
+        if not path.is_file():
+            raise ModelNotFoundError(
+                f"no GGUF model at {path}: run `clincite models fetch`, or set "
+                "CLINCITE_LLM__MODEL=llamacpp:/path/model.gguf or openai:<model>"
+            )
+        try:
+            import llama_cpp  # noqa: F401
+        except ImportError as exc:
+            raise ModelNotFoundError(
+                "llama-cpp-python is not installed: run scripts/setup.sh (or `pip install "
+                "llama-cpp-python`), or use an endpoint with CLINCITE_LLM__MODEL=openai:<model>"
+            ) from exc
+        return _llama_chat_class()(model_path=str(path), temperature=cfg.temperature,
+                                   max_tokens=cfg.max_tokens, n_ctx=cfg.context_tokens,
+                                   n_threads=cfg.threads)
+    if spec.startswith("openai:"):
+        from langchain_openai import ChatOpenAI
+
+        key = cfg.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+        return ChatOpenAI(model=spec.split(":", 1)[1], base_url=cfg.base_url, api_key=key,
+                          temperature=cfg.temperature, max_tokens=cfg.max_tokens,
+                          timeout=cfg.timeout_s, max_retries=1)
+    if spec == "fake":
+        from .testing import ScriptedChatModel
+
+        return ScriptedChatModel()
+    raise ConfigError(
+        f"unknown LLM '{spec}': use llamacpp:default, llamacpp:/path/model.gguf, "
+        "openai:<model> or fake"
+    )
+
+
+def load_chat_model(settings: Settings) -> Any:
+    """The process-wide chat model for these settings (loaded once)."""
+    cfg = settings.llm
+    key = ("llm", cfg.model, str(settings.models_dir), cfg.base_url, cfg.temperature,
+           cfg.max_tokens, cfg.context_tokens)
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = build_chat_model(settings)
+        return _cache[key]

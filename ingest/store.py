@@ -1,0 +1,339 @@
+"""The index: chromadb for vectors, SQLite for document records, chunk texts and BM25 (FTS5).
+
+SQLite is the source of truth: a chunk exists when its row does. Vectors are written to Chroma
+first (upsert by stable chunk id), then the rows change in one SQLite transaction, then vectors
+of the replaced version are deleted. A crash at any point leaves at worst orphan vectors, which
+search ignores (it only returns chunks that have rows) and ``reconcile`` deletes.
+
+The project embeds and stores its own vectors; the collection records the embedder's name, and
+the index name hashes the embedder and chunking settings, so changing either builds a new index.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.errors import ConfigError, EmptyIndexError, StoreBusyError
+from assistant.types import Chunk, Document, RetrievedChunk
+
+from .keywords import tokenize
+
+SCHEMA_VERSION = 1
+CHROMA_BATCH = 2000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, language TEXT NOT NULL, kind TEXT NOT NULL,
+    source TEXT NOT NULL, source_root TEXT NOT NULL, content_hash TEXT NOT NULL,
+    text TEXT NOT NULL, n_chunks INTEGER NOT NULL, updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, heading TEXT NOT NULL, text TEXT NOT NULL,
+    language TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    tokens, tokenize = "unicode61 tokenchars '.%-_'"
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_FILTER_KEYS = {"doc_id": "doc_id", "language": "language", "kind": "kind"}
+
+
+def index_name(settings: Settings, embedder_name: str) -> str:
+    """Readable, valid Chroma collection name that changes with embedder and chunking."""
+    blob = json.dumps({"embedder": embedder_name, "chunking": settings.chunking.model_dump(),
+                       "schema": SCHEMA_VERSION}, sort_keys=True)
+    digest = hashlib.sha256(blob.encode()).hexdigest()[:10]
+    slug = re.sub(r"[^a-zA-Z0-9]+", "-", embedder_name).strip("-").lower()[:40] or "embedder"
+    return f"clincite-{slug}-{digest}"
+
+
+Filters = dict[str, list[str]]
+
+
+class IndexStore:
+    """Vectors (Chroma) + records and keyword index (SQLite) for one embedder/chunking setup."""
+
+    def __init__(self, settings: Settings, embedder_name: str) -> None:
+        self.name = index_name(settings, embedder_name)
+        self.dir = settings.data_dir / "indexes" / self.name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.embedder_name = embedder_name
+        self.db = sqlite3.connect(self.dir / "records.sqlite3", timeout=10.0,
+                                  check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=10000")
+        self.db.executescript(SCHEMA)
+        self._client = self._make_client(settings)
+        self.collection = self._client.get_or_create_collection(
+            name=self.name,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedder": embedder_name,
+                      "chunking": json.dumps(settings.chunking.model_dump())},
+            embedding_function=None,
+        )
+
+    def _make_client(self, settings: Settings) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if settings.chroma_host:
+            try:
+                return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                           settings=chroma_settings)
+            except Exception as exc:  # noqa: BLE001 - chromadb raises bare Exceptions here
+                raise ConfigError(
+                    f"cannot reach the Chroma server at {settings.chroma_host}:"
+                    f"{settings.chroma_port} ({exc}); start it with `chroma run` or unset "
+                    "CLINCITE_CHROMA_HOST"
+                ) from exc
+        return chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=chroma_settings)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- locking ------------------------------------------------------------------------------
+
+    @contextmanager
+    def write_lock(self, wait_s: float = 5.0) -> Iterator[None]:
+        """One writer per index. A second one waits briefly, then gets a clear error."""
+        path = self.dir / ".write.lock"
+        fh = open(path, "a+")
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    fh.close()
+                    raise StoreBusyError(
+                        f"another ClinCite process is writing to {self.dir}; wait for it to "
+                        "finish and run the command again"
+                    ) from None
+                time.sleep(0.1)
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()))
+            fh.flush()
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def document_hash(self, doc_id: str) -> str | None:
+        row = self.db.execute("SELECT content_hash FROM documents WHERE doc_id=?",
+                              (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def replace_document(self, doc: Document, chunks: Sequence[Chunk],
+                         vectors: np.ndarray) -> None:
+        """Make ``doc`` and exactly ``chunks`` the indexed version of this document."""
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk expected")
+        old_ids = {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?",
+                                                 (doc.doc_id,))}
+        new_ids = [c.chunk_id for c in chunks]
+        for i in range(0, len(chunks), CHROMA_BATCH):
+            batch = chunks[i : i + CHROMA_BATCH]
+            self.collection.upsert(
+                ids=[c.chunk_id for c in batch],
+                embeddings=np.asarray(vectors[i : i + CHROMA_BATCH], dtype=np.float32),
+                metadatas=[{"doc_id": c.doc_id, "language": c.language, "kind": c.kind}
+                           for c in batch],
+            )
+        with self._transaction():
+            self._delete_rows(doc.doc_id)
+            self.db.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (doc.doc_id, doc.title, doc.language, doc.kind, doc.source, doc.source_root,
+                 doc.content_hash, doc.text, len(chunks), time.time()),
+            )
+            for c in chunks:
+                cur = self.db.execute(
+                    'INSERT INTO chunks (chunk_id, doc_id, start, "end", heading, text, language,'
+                    " kind, title) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (c.chunk_id, c.doc_id, c.start, c.end, c.heading, c.text, c.language,
+                     c.kind, c.title),
+                )
+                keyword_text = " ".join(tokenize(f"{c.title} {c.heading} {c.text}"))
+                self.db.execute("INSERT INTO chunks_fts(rowid, tokens) VALUES (?,?)",
+                                (cur.lastrowid, keyword_text))
+        stale = sorted(old_ids - set(new_ids))
+        if stale:
+            self._delete_vectors(stale)
+
+    def remove_document(self, doc_id: str) -> int:
+        ids = [r[0] for r in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?",
+                                             (doc_id,))]
+        with self._transaction():
+            self._delete_rows(doc_id)
+        if ids:
+            self._delete_vectors(ids)
+        return len(ids)
+
+    def _delete_rows(self, doc_id: str) -> None:
+        self.db.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks "
+                        "WHERE doc_id=?)", (doc_id,))
+        self.db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+        self.db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+
+    def _delete_vectors(self, ids: Sequence[str]) -> None:
+        for i in range(0, len(ids), CHROMA_BATCH):
+            self.collection.delete(ids=list(ids[i : i + CHROMA_BATCH]))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def reconcile(self) -> dict[str, int]:
+        """Repair what an interrupted write left: delete vectors without rows, and drop the
+        records of documents whose vectors are missing (the next ingest re-adds them)."""
+        vector_ids = set(self.collection.get(include=[])["ids"])
+        row_ids = {r[0]: r[1] for r in self.db.execute("SELECT chunk_id, doc_id FROM chunks")}
+        orphans = sorted(vector_ids - set(row_ids))
+        if orphans:
+            self._delete_vectors(orphans)
+        broken_docs = sorted({row_ids[i] for i in set(row_ids) - vector_ids})
+        for doc_id in broken_docs:
+            self.remove_document(doc_id)
+        return {"orphan_vectors": len(orphans), "incomplete_documents": len(broken_docs)}
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def documents(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT doc_id, title, language, kind, source, source_root, "
+                               "n_chunks FROM documents ORDER BY doc_id").fetchall()
+        keys = ["doc_id", "title", "language", "kind", "source", "source_root", "n_chunks"]
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def document_text(self, doc_id: str) -> str | None:
+        row = self.db.execute("SELECT text FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def count_chunks(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def require_nonempty(self) -> None:
+        if self.count_chunks() == 0:
+            raise EmptyIndexError(
+                f"no documents indexed yet in {self.dir}: run `clincite ingest PATH` first"
+            )
+
+    def _rows(self, chunk_ids: Sequence[str]) -> dict[str, RetrievedChunk]:
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self.db.execute(
+            f'SELECT chunk_id, doc_id, title, text, start, "end", language, kind, heading '
+            f"FROM chunks WHERE chunk_id IN ({marks})", list(chunk_ids)).fetchall()
+        return {r[0]: RetrievedChunk(chunk_id=r[0], doc_id=r[1], title=r[2], text=r[3],
+                                     start=r[4], end=r[5], language=r[6], kind=r[7],
+                                     heading=r[8]) for r in rows}
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[RetrievedChunk]:
+        rows = self._rows(chunk_ids)
+        return [rows[i] for i in chunk_ids if i in rows]
+
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not chunk_ids:
+            return {}
+        got = self.collection.get(ids=list(chunk_ids), include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in
+                zip(got["ids"], got["embeddings"], strict=True)}
+
+    def dense_search(self, vector: np.ndarray, k: int,
+                     filters: Filters | None = None) -> list[RetrievedChunk]:
+        n = self.collection.count()
+        if n == 0:
+            return []
+        result = self.collection.query(query_embeddings=[np.asarray(vector, np.float32)],
+                                       n_results=min(k, n), where=_chroma_where(filters),
+                                       include=["distances"])
+        ids = result["ids"][0]
+        distances = result["distances"][0]
+        rows = self._rows(ids)
+        out: list[RetrievedChunk] = []
+        for chunk_id, distance in zip(ids, distances, strict=True):
+            row = rows.get(chunk_id)
+            if row is None:  # an orphan vector from an interrupted write: never shown
+                continue
+            row.dense_score = 1.0 - float(distance)
+            row.score = row.dense_score
+            out.append(row)
+        return out
+
+    def keyword_search(self, tokens: Sequence[str], k: int,
+                       filters: Filters | None = None) -> list[RetrievedChunk]:
+        terms = sorted({t for t in tokens if t})
+        if not terms:
+            return []
+        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        where, params = _sql_where(filters)
+        sql = (
+            "SELECT c.chunk_id, -bm25(chunks_fts) AS s FROM chunks_fts "
+            "JOIN chunks c ON c.rowid = chunks_fts.rowid "
+            f"WHERE chunks_fts MATCH ? {where} ORDER BY s DESC LIMIT ?"
+        )
+        try:
+            hits = self.db.execute(sql, [query, *params, k]).fetchall()
+        except sqlite3.OperationalError:
+            return []  # a query FTS5 cannot parse finds nothing rather than failing the answer
+        rows = self._rows([h[0] for h in hits])
+        out = []
+        for chunk_id, score in hits:
+            row = rows[chunk_id]
+            row.keyword_score = float(score)
+            row.score = float(score)
+            out.append(row)
+        return out
+
+
+def _chroma_where(filters: Filters | None) -> dict[str, Any] | None:
+    if not filters:
+        return None
+    clauses = [{key: {"$in": list(values)}} for key, values in filters.items()
+               if key in _FILTER_KEYS and values]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _sql_where(filters: Filters | None) -> tuple[str, list[str]]:
+    if not filters:
+        return "", []
+    parts: list[str] = []
+    params: list[str] = []
+    for key, values in filters.items():
+        if key in _FILTER_KEYS and values:
+            parts.append(f"c.{_FILTER_KEYS[key]} IN ({','.join('?' * len(values))})")
+            params.extend(values)
+    return ("AND " + " AND ".join(parts)) if parts else "", params

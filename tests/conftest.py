@@ -1,0 +1,53 @@
+"""Shared fixtures: every test gets its own data directory and no CLINCITE_* from the shell."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_corpus"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    for key in list(os.environ):
+        if key.startswith("CLINCITE_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("CLINCITE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CLINCITE_EMBEDDER__MODEL", "fake")
+    monkeypatch.setenv("CLINCITE_LLM__MODEL", "fake")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    yield
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with the hashing embedder (stands in for EmbeddingGemma) and the scripted LLM."""
+    return Settings()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A writable copy of the sample corpus (with its MANIFEST.tsv)."""
+    dest = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, dest)
+    for f in dest.iterdir():
+        f.chmod(0o644)
+    return dest
+
+
+def real_models_dir() -> Path | None:
+    """Where `clincite models fetch` put the default models, if it did."""
+    from assistant.fetch import EMBEDDER, LLM, is_ready
+
+    models = Path(os.environ.get("CLINCITE_TEST_MODELS_DIR",
+                                 Path.home() / ".clincite" / "models"))
+    if is_ready(EMBEDDER, models) and is_ready(LLM, models):
+        return models
+    return None

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from assistant.types import Document
+from ingest.chunking import chunk_document, chunk_spans
+from ingest.text import detect_language, split_sentences, weighted_len
+
+ZH = ("骨转移是乳腺癌常见的远处转移部位。地舒单抗可以降低骨相关事件风险！是否需要手术？"
+      "要看预期生存期；以及脊柱稳定性。")
+EN = ("Anlotinib is a multi-target TKI. The study included 154 patients, e.g. synovial sarcoma. "
+      "The ORR was 10.13% and the median PFS was 5.63 months. Is it safe? Yes.")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (ZH, ["骨转移是乳腺癌常见的远处转移部位。", "地舒单抗可以降低骨相关事件风险！",
+              "是否需要手术？", "要看预期生存期；", "以及脊柱稳定性。"]),
+        (EN, ["Anlotinib is a multi-target TKI.",
+              "The study included 154 patients, e.g. synovial sarcoma.",
+              "The ORR was 10.13% and the median PFS was 5.63 months.", "Is it safe?", "Yes."]),
+        ("他说:“好的。”然后离开。", ["他说:“好的。”", "然后离开。"]),
+        ("Line one\nLine two.", ["Line one", "Line two."]),
+    ],
+)
+def test_sentence_boundaries(text: str, expected: list[str]) -> None:
+    assert [text[s.start:s.end] for s in split_sentences(text)] == expected
+
+
+@pytest.mark.parametrize("text", [ZH * 20, EN * 20, (ZH + "\n\n" + EN) * 10])
+@pytest.mark.parametrize("size, overlap", [(120, 0), (200, 60), (700, 150)])
+def test_chunks_cover_text_with_exact_offsets(text: str, size: int, overlap: int) -> None:
+    doc = Document(doc_id="d", title="T", text=text, language=detect_language(text))
+    chunks = chunk_document(doc, size, overlap)
+    assert chunks
+    for c in chunks:
+        assert doc.text[c.start:c.end] == c.text
+        assert weighted_len(c.text) <= size
+    # every sentence end of the text is inside some chunk: nothing is lost
+    covered = set()
+    for c in chunks:
+        covered.update(range(c.start, c.end))
+    for s in split_sentences(text):
+        assert s.end - 1 in covered
+    # chunk ids are stable and unique
+    again = chunk_document(doc, size, overlap)
+    assert [c.chunk_id for c in chunks] == [c.chunk_id for c in again]
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_chinese_sentence_end_stays_with_its_sentence() -> None:
+    spans = chunk_spans(ZH * 5, size=60, overlap=0)
+    for start, end, _ in spans:
+        piece = (ZH * 5)[start:end]
+        assert piece[-1] in "。！？；", piece
+        assert piece[0] not in "。！？；"
+
+
+def test_overlap_repeats_whole_sentences() -> None:
+    text = " ".join(f"Sentence number {i} is here." for i in range(30))
+    spans = chunk_spans(text, size=120, overlap=40)
+    for (s1, e1, _), (s2, e2, _) in zip(spans, spans[1:]):
+        assert s2 < e1, "consecutive chunks should overlap"
+        assert s2 > s1, "chunking must always advance"
+        assert text[s2:e1].strip().endswith(".")
+
+
+def test_heading_is_recorded_and_starts_chunk() -> None:
+    text = "Inclusion criteria\n" + "Patients aged 18-70 years. " * 3 + "\nExclusion criteria\n" + \
+           "Prior anlotinib. " * 3
+    spans = chunk_spans(text, size=120, overlap=0)
+    headings = {text[s:e].split("\n")[0]: h for s, e, h in spans}
+    assert any(text[s:e].startswith("Exclusion criteria") for s, e, _ in spans)
+    assert "Inclusion criteria" in headings
+
+
+def test_language_detection() -> None:
+    assert detect_language(ZH) == "zh"
+    assert detect_language(EN) == "en"
+    assert detect_language("ALTER-S004研究的ORR是多少?") == "zh"
+    assert detect_language("What was the ORR of ALTER-S004?") == "en"
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=600),
+       st.integers(20, 400), st.integers(0, 100))
+def test_offsets_hold_on_arbitrary_text(text: str, size: int, overlap: int) -> None:
+    for start, end, _ in chunk_spans(text, size, overlap):
+        assert 0 <= start < end <= len(text)
+        assert text[start:end].strip()
+        assert weighted_len(text[start:end]) <= size
