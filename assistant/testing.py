@@ -1,12 +1,14 @@
 """A scripted chat model: stands in for the LLM in tests and in the browser test of the app.
 
-It answers from a queue of replies (``enqueue``) or from ``responder(messages)`` and records
+It answers from a queue of replies (``enqueue``), else from ``responder(messages)`` (by default
+an extractive stand-in, see ``extractive_reply``), and records
 every prompt it was sent in ``history``, so a test asserts on both what the model was told and
 what ClinCite made of the reply.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,10 +19,43 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field
 
 
+_PASSAGE_RE = re.compile(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', re.S)
+_QUESTION_RE = re.compile(r"Question: (.*)")
+
+
+def extractive_reply(messages: list[BaseMessage]) -> str:
+    """A stand-in for a real LLM when no reply is queued: quote the passage sentence that
+    shares the most words with the question, with its [n]; refuse when nothing overlaps.
+    Deterministic, so the app and CLI can be exercised end to end without a model."""
+    from ingest.keywords import support_units
+    from ingest.text import split_sentences
+
+    from .citations import REFUSAL
+
+    prompt = str(messages[-1].content)
+    question = _QUESTION_RE.search(prompt)
+    if not question:  # condense / translate prompts: echo the question line
+        lines = [ln for ln in prompt.splitlines() if ln.strip()]
+        return lines[-2].split(":", 1)[-1].strip() if len(lines) > 1 else prompt
+    wanted = support_units(question.group(1))
+    best: tuple[int, str, str] = (0, "", "")
+    for n, text in _PASSAGE_RE.findall(prompt):
+        for span in split_sentences(text):
+            sentence = text[span.start:span.end]
+            score = len(support_units(sentence) & wanted)
+            if score > best[0]:
+                best = (score, n, sentence)
+    if best[0] < 2:
+        zh = any("\u4e00" <= ch <= "\u9fff" for ch in question.group(1))
+        return REFUSAL["zh" if zh else "en"]
+    return f"{best[2]} [{best[1]}]"
+
+
 class ScriptedChatModel(BaseChatModel):
     replies: list[str] = Field(default_factory=list)
     history: list[list[BaseMessage]] = Field(default_factory=list)
-    responder: Callable[[list[BaseMessage]], str] | None = None
+    responder: Callable[[list[BaseMessage]], str] | None = Field(
+        default_factory=lambda: extractive_reply)
     default_reply: str = "The indexed documents do not answer this question."
 
     @property

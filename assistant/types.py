@@ -124,6 +124,14 @@ class Answer(BaseModel):
     abstain_reason: str = ""
 
 
+class StreamEvent(BaseModel):
+    """What ``Assistant.stream`` yields: status lines, draft tokens, then the checked Answer."""
+
+    kind: Literal["status", "token", "answer"]
+    text: str = ""
+    answer: Answer | None = None
+
+
 class DocumentResult(BaseModel):
     path: str
     doc_id: str = ""

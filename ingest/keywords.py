@@ -87,8 +87,11 @@ def support_units(text: str) -> set[str]:
             if len(piece) == 1:
                 units.update(chars)
             units.update(piece[i : i + 2] for i in range(len(piece) - 1))
-        else:
+        elif not _NUMERIC_RE.match(piece):  # numbers are checked separately, exactly
             low = piece.lower()
             if low not in EN_STOP:
                 units.add(_stem(low))
     return units
+
+
+_NUMERIC_RE = re.compile(r"^[\d.,]+%?$")

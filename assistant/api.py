@@ -1,0 +1,73 @@
+"""The Python API.
+
+>>> from assistant import Assistant, Settings
+>>> bot = Assistant(Settings())                                  # doctest: +SKIP
+>>> bot.ingest(["sample_corpus"]).summary()                      # doctest: +SKIP
+>>> a = bot.ask("What share of breast-cancer bone metastases are osteolytic?")  # doctest: +SKIP
+>>> a.text, a.abstained, [(c.n, c.doc_id, c.quote) for c in a.citations]      # doctest: +SKIP
+>>> for event in bot.stream("ALTER-S004的ORR是多少?"):             # doctest: +SKIP
+...     print(event.text if event.kind == "token" else "", end="")
+
+Models load on first use and are shared by every Assistant in the process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ingest.pipeline import ingest_paths
+from ingest.store import Filters, IndexStore
+
+from .chain import AnswerChain, History
+from .config import Settings
+from .models import Embedder, LazyEmbedder, load_chat_model
+from .retrieval import Retriever
+from .types import Answer, IngestReport, StreamEvent
+
+
+class Assistant:
+    """Ask questions of the indexed documents; every answer comes back checked and cited."""
+
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
+                 llm: Any = None, store: IndexStore | None = None) -> None:
+        self.settings = settings or Settings()
+        self.embedder = embedder or LazyEmbedder(self.settings)
+        self.store = store or IndexStore(self.settings, self.embedder.name)
+        self._llm = llm
+        self.retriever = Retriever(self.settings, self.embedder, self.store)
+        self.chain = AnswerChain(self.settings, self.embedder, self.retriever, self._get_llm)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Assistant:
+        return cls(settings)
+
+    def _get_llm(self) -> Any:
+        if self._llm is None:
+            self._llm = load_chat_model(self.settings)
+        return self._llm
+
+    def ask(self, question: str, history: History = None,
+            filters: Filters | None = None) -> Answer:
+        """Answer ``question`` (optionally a follow-up in ``history``) from the documents."""
+        self.store.require_nonempty()
+        return self.chain.invoke(question, history, filters)
+
+    def stream(self, question: str, history: History = None,
+               filters: Filters | None = None) -> Iterator[StreamEvent]:
+        """Yield status and token events, then one ``answer`` event with the checked Answer."""
+        self.store.require_nonempty()
+        yield from self.chain.stream(question, history, filters)
+
+    def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None):
+        self.store.require_nonempty()
+        return self.retriever.retrieve(question, filters, k=k)
+
+    def ingest(self, paths: Sequence[str | Path], sync: bool = False,
+               progress: Any = None) -> IngestReport:
+        return ingest_paths([Path(p) for p in paths], self.settings, self.embedder, self.store,
+                            sync=sync, progress=progress)
+
+    def documents(self) -> list[dict[str, Any]]:
+        return self.store.documents()

@@ -1,0 +1,122 @@
+"""Hybrid retrieval: dense (EmbeddingGemma query prompt) + BM25, fused.
+
+Plain rank fusion of BM25 with the dense ranking hurt cross-lingual questions (BM25 is noise
+when question and passage are in different languages), while exact terms (trial names like
+ALTER-S004, drug names, numbers) need keywords. The "guarded" fusion therefore lets BM25 vote
+only where it can help: on passages in the question's language, and, across languages, only
+through language-independent exact terms (identifiers, numbers, Latin acronyms). The fusion in
+use is a setting, chosen by the eval harness.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from ingest.keywords import tokenize
+from ingest.store import Filters, IndexStore
+from ingest.text import detect_language
+
+from .config import Settings
+from .models import Embedder
+from .types import RetrievedChunk
+
+ANCHOR_RE = re.compile(r"\d|^[a-z]{2,}[-\d]")
+
+
+def anchor_terms(question: str, tokens: Sequence[str]) -> list[str]:
+    """Tokens that mean the same in any language: identifiers and numbers (alter-s004, 28.57%,
+    pd-1), and Latin acronyms written in capitals in the question (ORR, PFS, RANKL, SBRT)."""
+    acronyms = {a.lower() for a in re.findall(r"\b[A-Z][A-Z0-9\-]{1,}\b", question)}
+    out = []
+    for t in tokens:
+        if ANCHOR_RE.search(t) or t in acronyms:
+            out.append(t)
+    return sorted(set(out))
+
+
+def rrf(rankings: Sequence[tuple[Sequence[RetrievedChunk], float]], k: int
+        ) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion: sum of weight / (k + rank) over the rankings."""
+    scores: dict[str, float] = {}
+    for ranking, weight in rankings:
+        for rank, chunk in enumerate(ranking, start=1):
+            scores[chunk.chunk_id] = scores.get(chunk.chunk_id, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+class Retriever:
+    def __init__(self, settings: Settings, embedder: Embedder, store: IndexStore) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+
+    def retrieve(self, question: str, filters: Filters | None = None,
+                 extra_queries: Sequence[str] = (), k: int | None = None,
+                 timings: dict[str, float] | None = None) -> list[RetrievedChunk]:
+        cfg = self.settings.retrieval
+        k = k or cfg.k
+        timings = timings if timings is not None else {}
+        queries = [question, *extra_queries]
+
+        t0 = time.perf_counter()
+        vectors = self.embedder.embed(queries, kind="query") if cfg.fusion != "keyword" else None
+        timings["embed_query_s"] = time.perf_counter() - t0
+
+        rankings: list[tuple[list[RetrievedChunk], float]] = []
+        pool: dict[str, RetrievedChunk] = {}
+        t0 = time.perf_counter()
+        if vectors is not None:
+            for vec in vectors:
+                dense = self.store.dense_search(vec, cfg.fetch_k, filters)
+                rankings.append((dense, 1.0))
+                for c in dense:
+                    pool.setdefault(c.chunk_id, c)
+        timings["dense_s"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        if cfg.fusion != "dense":
+            for q in queries:
+                tokens = tokenize(q)
+                if cfg.fusion == "guarded":
+                    lang = detect_language(q)
+                    same = dict(filters or {})
+                    if same.get("language") and lang not in same["language"]:
+                        same_hits: list[RetrievedChunk] = []
+                    else:
+                        same["language"] = [lang]
+                        same_hits = self.store.keyword_search(tokens, cfg.fetch_k, same)
+                    anchors = anchor_terms(q, tokens)
+                    anchor_hits = (self.store.keyword_search(anchors, cfg.fetch_k, filters)
+                                   if anchors else [])
+                    rankings.append((same_hits, cfg.keyword_weight))
+                    rankings.append((anchor_hits, cfg.keyword_weight))
+                    hits = same_hits + anchor_hits
+                else:
+                    hits = self.store.keyword_search(tokens, cfg.fetch_k, filters)
+                    rankings.append((hits, 1.0 if cfg.fusion == "keyword" else
+                                     cfg.keyword_weight))
+                for c in hits:
+                    pool.setdefault(c.chunk_id, c)
+        timings["keyword_s"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        fused = rrf(rankings, cfg.rrf_k)[:k]
+        chosen = [pool[chunk_id].model_copy(update={"score": score}) for chunk_id, score in fused]
+        if vectors is not None:
+            self._fill_dense_scores(chosen, vectors[0])
+        timings["fusion_s"] = time.perf_counter() - t0
+        return chosen
+
+    def _fill_dense_scores(self, chunks: list[RetrievedChunk], query: np.ndarray) -> None:
+        """Keyword-only hits get their cosine too: the out-of-scope check needs it."""
+        missing = [c.chunk_id for c in chunks if c.dense_score is None]
+        if not missing:
+            return
+        vectors = self.store.chunk_vectors(missing)
+        for c in chunks:
+            if c.dense_score is None and c.chunk_id in vectors:
+                c.dense_score = float(np.dot(vectors[c.chunk_id], query))
