@@ -242,6 +242,26 @@ def check_answer(
                        supported=supported, refused=False)
 
 
+def supporting_passages(sentence: str, passages: Sequence[RetrievedChunk], language: str, *,
+                        min_overlap: float = 0.5, min_semantic: float = 0.55,
+                        similarity: Similarity | None = None) -> list[int]:
+    """0-based indexes of a smallest set of ``passages`` that supports ``sentence`` (markers
+    ignored); empty when they do not. The eval harness judges citations with this, the same
+    check the assistant applies to its own answers."""
+    bare, _ = parse_markers(sentence)
+    if not bare or not passages:
+        return []
+    views = [PassageView.of(i + 1, chunk) for i, chunk in enumerate(passages)]
+    numbers = extract_numbers(LIST_ENUM_RE.sub("", bare))
+    units = support_units(bare)
+    sims = similarity([bare], list(passages)) if similarity is not None else None
+    scores = {v.n: _overlap(units, v.units) for v in views}
+    semantic = {v.n: (sims[0][j] if sims is not None else 0.0) for j, v in enumerate(views)}
+    chosen = _find_support(views, numbers, units, [v.n for v in views], scores, semantic,
+                           min_overlap, min_semantic)
+    return [v.n - 1 for v in chosen]
+
+
 def _find_support(views: list[PassageView], numbers: set[str], units: set[str],
                   cited: list[int], scores: dict[int, float], semantic: dict[int, float],
                   min_overlap: float, min_semantic: float) -> list[PassageView]:

@@ -240,19 +240,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--llm")
     serve.set_defaults(func=cmd_serve)
 
-    ev = sub.add_parser("eval", help="score ClinCite on a gold set or PubMedQA")
-    ev.add_argument("eval_args", nargs=argparse.REMAINDER)
-    ev.set_defaults(func=cmd_eval)
+    ev = sub.add_parser("eval", help="score ClinCite on a gold set or PubMedQA",
+                        add_help=False)
+    ev.set_defaults(func=cmd_eval)  # its own options: see eval/runner.py (clincite eval -h)
 
-    bench = sub.add_parser("bench", help="run the benchmarks in bench/")
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench = sub.add_parser("bench", help="run the benchmarks in bench/", add_help=False)
     bench.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "eval":
+        args.eval_args = extra
+    elif args.command == "bench":
+        args.bench_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except ClinCiteError as exc:

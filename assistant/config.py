@@ -63,7 +63,8 @@ class RetrievalSettings(BaseModel):
     # language-independent exact terms such as trial ids and numbers). Chosen by eval.
     fusion: Literal["dense", "keyword", "rrf", "guarded"] = "guarded"
     rrf_k: int = 60
-    keyword_weight: float = 0.5
+    keyword_weight: float = 0.5  # BM25 over passages in the question's language
+    anchor_weight: float = 0.5  # BM25 over exact terms (ids, numbers, acronyms), any language
     # Below this cosine similarity of the best passage the question is treated as out of scope.
     min_similarity: float = 0.30
     translate_query: bool = False  # also search with an LLM translation of the question

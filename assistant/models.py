@@ -29,7 +29,9 @@ class Embedder(ABC):
 
     @abstractmethod
     def embed(self, texts: Sequence[str], *, kind: str) -> np.ndarray:
-        """``kind`` is "document" or "query"; returns float32 array (len(texts), dim)."""
+        """``kind`` is "query", "document" (text already in the titled-document form) or
+        "document_untitled" (raw text: the model's own default document prompt is used).
+        Returns a float32 array (len(texts), dim) of unit vectors."""
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed(texts, kind="document")
@@ -85,6 +87,10 @@ class SentenceTransformerEmbedder(Embedder):
             if kind == "query":
                 out = self.model.encode_query(list(texts), batch_size=self.batch_size,
                                               convert_to_numpy=True, normalize_embeddings=True)
+            elif kind == "document_untitled":
+                out = self.model.encode_document(list(texts), batch_size=self.batch_size,
+                                                 convert_to_numpy=True,
+                                                 normalize_embeddings=True)
             else:
                 # Texts already carry EmbeddingGemma's "title: ... | text: ..." document form
                 # (Chunk.embedding_text), so the model's default "title: none" prompt is

@@ -30,7 +30,7 @@ ANCHOR_RE = re.compile(r"\d|^[a-z]{2,}[-\d]")
 def anchor_terms(question: str, tokens: Sequence[str]) -> list[str]:
     """Tokens that mean the same in any language: identifiers and numbers (alter-s004, 28.57%,
     pd-1), and Latin acronyms written in capitals in the question (ORR, PFS, RANKL, SBRT)."""
-    acronyms = {a.lower() for a in re.findall(r"\b[A-Z][A-Z0-9\-]{1,}\b", question)}
+    acronyms = {a.lower() for a in re.findall(r"\b[A-Z][A-Z0-9\-]{2,}\b", question)}
     out = []
     for t in tokens:
         if ANCHOR_RE.search(t) or t in acronyms:
@@ -38,14 +38,33 @@ def anchor_terms(question: str, tokens: Sequence[str]) -> list[str]:
     return sorted(set(out))
 
 
-def rrf(rankings: Sequence[tuple[Sequence[RetrievedChunk], float]], k: int
+def rrf(rankings: Sequence[tuple[Sequence[RetrievedChunk], float, str]], k: int
         ) -> list[tuple[str, float]]:
-    """Weighted reciprocal-rank fusion: sum of weight / (k + rank) over the rankings."""
+    """Weighted reciprocal-rank fusion: sum of weight / (k + rank) over the rankings
+    (each given as ``(ranking, weight, name)``)."""
     scores: dict[str, float] = {}
-    for ranking, weight in rankings:
+    for ranking, weight, _name in rankings:
         for rank, chunk in enumerate(ranking, start=1):
             scores[chunk.chunk_id] = scores.get(chunk.chunk_id, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def language_slots(base: Sequence[RetrievedChunk], fused: Sequence[tuple[str, float]],
+                   pool: dict[str, RetrievedChunk]) -> list[tuple[str, float]]:
+    """Keep the base ranking's language at every position; within each language, order the
+    passages by fused score. In-language BM25 can then reorder (and bring in) passages of a
+    language, but never give a language more places than the base ranking did."""
+    by_lang: dict[str, list[tuple[str, float]]] = {}
+    for chunk_id, score in fused:
+        by_lang.setdefault(pool[chunk_id].language, []).append((chunk_id, score))
+    out: list[tuple[str, float]] = []
+    for chunk in base:
+        queue = by_lang.get(chunk.language)
+        if queue:
+            out.append(queue.pop(0))
+    for queue in by_lang.values():  # candidates beyond the dense list, best fused first
+        out.extend(queue)
+    return out
 
 
 class Retriever:
@@ -66,13 +85,13 @@ class Retriever:
         vectors = self.embedder.embed(queries, kind="query") if cfg.fusion != "keyword" else None
         timings["embed_query_s"] = time.perf_counter() - t0
 
-        rankings: list[tuple[list[RetrievedChunk], float]] = []
+        rankings: list[tuple[list[RetrievedChunk], float, str]] = []
         pool: dict[str, RetrievedChunk] = {}
         t0 = time.perf_counter()
         if vectors is not None:
             for vec in vectors:
                 dense = self.store.dense_search(vec, cfg.fetch_k, filters)
-                rankings.append((dense, 1.0))
+                rankings.append((dense, 1.0, "dense"))
                 for c in dense:
                     pool.setdefault(c.chunk_id, c)
         timings["dense_s"] = time.perf_counter() - t0
@@ -92,20 +111,26 @@ class Retriever:
                     anchors = anchor_terms(q, tokens)
                     anchor_hits = (self.store.keyword_search(anchors, cfg.fetch_k, filters)
                                    if anchors else [])
-                    rankings.append((same_hits, cfg.keyword_weight))
-                    rankings.append((anchor_hits, cfg.keyword_weight))
+                    rankings.append((same_hits, cfg.keyword_weight, "same_language"))
+                    rankings.append((anchor_hits, cfg.anchor_weight, "anchor"))
                     hits = same_hits + anchor_hits
                 else:
                     hits = self.store.keyword_search(tokens, cfg.fetch_k, filters)
                     rankings.append((hits, 1.0 if cfg.fusion == "keyword" else
-                                     cfg.keyword_weight))
+                                     cfg.keyword_weight, "keyword"))
                 for c in hits:
                     pool.setdefault(c.chunk_id, c)
         timings["keyword_s"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        fused = rrf(rankings, cfg.rrf_k)[:k]
-        chosen = [pool[chunk_id].model_copy(update={"score": score}) for chunk_id, score in fused]
+        fused = rrf(rankings, cfg.rrf_k)
+        if cfg.fusion == "guarded" and vectors is not None:
+            # Exact terms may move passages across languages; in-language BM25 may only
+            # reorder passages within the places its language already holds.
+            base = rrf([r for r in rankings if r[2] != "same_language"], cfg.rrf_k)
+            fused = language_slots([pool[i] for i, _ in base], fused, pool)
+        chosen = [pool[chunk_id].model_copy(update={"score": score})
+                  for chunk_id, score in fused[:k]]
         if vectors is not None:
             self._fill_dense_scores(chosen, vectors[0])
         timings["fusion_s"] = time.perf_counter() - t0

@@ -20,6 +20,7 @@ from pydantic import Field
 
 
 _PASSAGE_RE = re.compile(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', re.S)
+_PLAIN_RE = re.compile(r"^\[(\d+)\] (.*?)(?=\n\n\[\d+\] |\n\nQuestion:)", re.S | re.M)
 _QUESTION_RE = re.compile(r"Question: (.*)")
 
 
@@ -39,7 +40,8 @@ def extractive_reply(messages: list[BaseMessage]) -> str:
         return lines[-2].split(":", 1)[-1].strip() if len(lines) > 1 else prompt
     wanted = support_units(question.group(1))
     best: tuple[int, str, str] = (0, "", "")
-    for n, text in _PASSAGE_RE.findall(prompt):
+    blocks = _PASSAGE_RE.findall(prompt) or _PLAIN_RE.findall(prompt)
+    for n, text in blocks:
         for span in split_sentences(text):
             sentence = text[span.start:span.end]
             score = len(support_units(sentence) & wanted)

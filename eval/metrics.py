@@ -1,0 +1,131 @@
+"""Evaluation metrics. Pure functions over plain values, unit-tested with hand-computed tables."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+
+from assistant.citations import Similarity, parse_markers, split_answer, supporting_passages
+from assistant.types import RetrievedChunk
+
+_WS = re.compile(r"\s+")
+
+
+def _squash(text: str) -> str:
+    return _WS.sub("", unicodedata.normalize("NFKC", text))
+
+
+def chunk_is_relevant(chunk_text: str, chunk_start: int, chunk_end: int, evidence: str,
+                      doc_text: str | None) -> bool:
+    """A chunk is relevant when it contains the evidence quote (ignoring whitespace), or
+    overlaps the quote's place in its source document by at least half of the quote."""
+    if not evidence:
+        return False
+    if _squash(evidence) in _squash(chunk_text):
+        return True
+    if doc_text is None:
+        return False
+    where = doc_text.find(evidence)
+    while where >= 0:
+        overlap = min(chunk_end, where + len(evidence)) - max(chunk_start, where)
+        if overlap >= len(evidence) / 2:
+            return True
+        where = doc_text.find(evidence, where + 1)
+    return False
+
+
+def evidence_ranks(relevance: Sequence[Sequence[bool]]) -> list[int | None]:
+    """``relevance[e][r]``: is retrieved chunk r relevant to evidence e. Returns, per evidence,
+    the 1-based rank of its first relevant chunk (None if never retrieved)."""
+    ranks: list[int | None] = []
+    for row in relevance:
+        ranks.append(next((r + 1 for r, hit in enumerate(row) if hit), None))
+    return ranks
+
+
+def recall_at(ranks: Sequence[int | None], k: int) -> float:
+    """Share of evidence items found within the first k results (one item: 0 or 1)."""
+    if not ranks:
+        return 0.0
+    return sum(1 for r in ranks if r is not None and r <= k) / len(ranks)
+
+
+def reciprocal_rank(ranks: Sequence[int | None]) -> float:
+    """1 / rank of the first relevant result for any evidence; 0 when none is found."""
+    found = [r for r in ranks if r is not None]
+    return 1.0 / min(found) if found else 0.0
+
+
+def answer_correct(answer: str, must: Sequence[Sequence[str]]) -> bool:
+    """Every group has at least one alternative in the answer (case-insensitive, NFKC)."""
+    text = unicodedata.normalize("NFKC", answer).lower()
+    return all(any(unicodedata.normalize("NFKC", alt).lower() in text for alt in group)
+               for group in must)
+
+
+YES_NO_RE = re.compile(r"\b(yes|no|maybe)\b|(是的|是|否|不是|不|可能|也许)", re.IGNORECASE)
+_ZH_DECISION = {"是的": "yes", "是": "yes", "否": "no", "不是": "no", "不": "no",
+                "可能": "maybe", "也许": "maybe"}
+
+
+def yes_no_maybe(answer: str) -> str | None:
+    """The first yes / no / maybe the answer commits to."""
+    match = YES_NO_RE.search(answer)
+    if not match:
+        return None
+    if match.group(1):
+        return match.group(1).lower()
+    return _ZH_DECISION[match.group(2)]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (q in [0, 100]); 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def mean(values: Sequence[float]) -> float | None:
+    """Arithmetic mean; None when there is nothing to average (shown as "–")."""
+    return sum(values) / len(values) if values else None
+
+
+def safe_ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def citation_counts(answer: str, cited: Mapping[int, RetrievedChunk], language: str, *,
+                    min_overlap: float = 0.5, min_semantic: float = 0.55,
+                    similarity: Similarity | None = None) -> dict[str, int]:
+    """ALCE-style citation recall and precision counts for one answer.
+
+    ``cited`` maps a marker number to the passage it points at. A sentence counts for recall
+    when its cited passages together support it (a sentence with no marker does not); a
+    citation counts for precision when its passage is part of that support or supports the
+    sentence alone. Sentences with no content of their own ("Yes.") are not counted.
+    """
+    counts = {"sentences": 0, "supported": 0, "citations": 0, "precise": 0}
+    for sentence in split_answer(answer):
+        bare, markers = parse_markers(sentence)
+        if len(bare) < 4:
+            continue
+        counts["sentences"] += 1
+        valid = [cited[m] for m in markers if m in cited]
+        counts["citations"] += len(markers)
+        if not valid:
+            continue
+        joint = supporting_passages(bare, valid, language, min_overlap=min_overlap,
+                                    min_semantic=min_semantic, similarity=similarity)
+        if joint:
+            counts["supported"] += 1
+        for index, passage in enumerate(valid):
+            alone = supporting_passages(bare, [passage], language, min_overlap=min_overlap,
+                                        min_semantic=min_semantic, similarity=similarity)
+            if index in joint or alone:
+                counts["precise"] += 1
+    return counts

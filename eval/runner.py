@@ -1,0 +1,372 @@
+"""``clincite eval``: run gold questions (or PubMedQA) through ClinCite (and the baseline),
+score retrieval, answers, citations and abstention, and write metrics.json, results.jsonl,
+report.md and report.html. A failing item is recorded and the run goes on; the exit status is
+non-zero if any item errored or a ``--fail-under`` threshold is not met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from assistant.config import Settings
+from assistant.errors import ClinCiteError
+from assistant.types import RetrievedChunk
+
+from .dataset import EvalError, GoldItem, load_gold, load_pubmedqa
+from .metrics import (answer_correct, chunk_is_relevant, citation_counts, evidence_ranks, mean,
+                      percentile, recall_at, reciprocal_rank, safe_ratio, yes_no_maybe)
+
+RETRIEVE_K = 10
+PUBMEDQA_SUFFIX = " Answer yes, no or maybe first, then explain briefly."
+
+
+class ItemResult(BaseModel):
+    id: str
+    system: str
+    question: str
+    lang: str
+    cross_lingual: bool = False
+    answerable: bool = True
+    answer: str = ""
+    abstained: bool = False
+    correct: bool | None = None
+    decision: str | None = None
+    decision_gold: str | None = None
+    citations: list[dict[str, Any]] = Field(default_factory=list)
+    retrieved_ids: list[str] = Field(default_factory=list)
+    retrieved_docs: list[str] = Field(default_factory=list)
+    evidence_ranks: list[int | None] = Field(default_factory=list)
+    citation_counts: dict[str, int] = Field(default_factory=dict)
+    latency_s: float | None = None
+    error: str = ""
+
+
+# -- systems ----------------------------------------------------------------------------------
+
+class ClinCiteSystem:
+    name = "clincite"
+
+    def __init__(self, assistant: Any) -> None:
+        self.assistant = assistant
+
+    def doc_text(self, doc_id: str) -> str | None:
+        return self.assistant.store.document_text(doc_id)
+
+    def retrieve(self, question: str, k: int) -> list[RetrievedChunk]:
+        return self.assistant.retrieve(question, k=k)
+
+    def answer(self, question: str) -> dict[str, Any]:
+        a = self.assistant.ask(question)
+        by_id = {r.chunk_id: r for r in a.retrieved}
+        cited = {c.n: by_id[c.chunk_id] for c in a.citations if c.chunk_id in by_id}
+        return {"text": a.text, "abstained": a.abstained, "retrieved": a.retrieved,
+                "cited": cited, "latency_s": a.timings.get("total_s", 0.0),
+                "citations": [c.model_dump() for c in a.citations]}
+
+
+def make_similarity(embedder: Any) -> Callable:
+    """The citation judge's cross-lingual similarity, the same for every system: answer
+    sentences (query prompt) against passage texts, only where their languages differ."""
+    def similarity(sentences: Sequence[str], chunks: Sequence[RetrievedChunk]):
+        from ingest.text import detect_language
+
+        scores = np.full((len(sentences), len(chunks)), -1.0)
+        lang = detect_language(" ".join(sentences))
+        other = [j for j, c in enumerate(chunks) if c.language != lang]
+        if not other or not sentences:
+            return scores.tolist()
+        q = embedder.embed(list(sentences), kind="query")
+        d = embedder.embed([chunks[j].text for j in other], kind="document_untitled")
+        scores[:, other] = q @ d.T
+        return scores.tolist()
+    return similarity
+
+
+def run_items(system: Any, items: Sequence[GoldItem], doc_langs: dict[str, str], *,
+              retrieval_only: bool, settings: Settings, similarity: Callable | None,
+              pubmedqa: bool = False, progress: Callable[[int, int], None] | None = None
+              ) -> list[ItemResult]:
+    results: list[ItemResult] = []
+    for i, item in enumerate(items, 1):
+        source_langs = {doc_langs.get(s) for s in item.sources} - {None}
+        r = ItemResult(id=item.id, system=system.name, question=item.question, lang=item.lang,
+                       answerable=item.answerable, decision_gold=item.decision,
+                       cross_lingual=bool(source_langs) and item.lang not in source_langs)
+        try:
+            if item.answerable:
+                retrieved = system.retrieve(item.question, RETRIEVE_K)
+                r.retrieved_ids = [c.chunk_id for c in retrieved]
+                r.retrieved_docs = [c.doc_id for c in retrieved]
+                r.evidence_ranks = _ranks(item, retrieved, system)
+            if not retrieval_only:
+                question = item.question + (PUBMEDQA_SUFFIX if pubmedqa else "")
+                out = system.answer(question)
+                r.answer, r.abstained = out["text"], out["abstained"]
+                r.latency_s = out["latency_s"]
+                r.citations = out["citations"]
+                if item.must:
+                    r.correct = (not r.abstained) and answer_correct(r.answer, item.must)
+                if item.decision:
+                    r.decision = None if r.abstained else yes_no_maybe(r.answer)
+                    r.correct = r.decision == item.decision
+                if not r.abstained:
+                    cfg = settings.answer
+                    r.citation_counts = citation_counts(
+                        r.answer, out["cited"], item.lang, min_overlap=cfg.min_overlap,
+                        min_semantic=cfg.min_semantic, similarity=similarity)
+        except Exception as exc:  # noqa: BLE001 - one failing item must not stop the run
+            r.error = f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, ClinCiteError):
+                r.error += " | " + traceback.format_exc(limit=3).replace("\n", " ")[-400:]
+        results.append(r)
+        if progress:
+            progress(i, len(items))
+    return results
+
+
+def _ranks(item: GoldItem, retrieved: Sequence[RetrievedChunk], system: Any) -> list[int | None]:
+    if not item.evidence_list:  # document-level relevance (PubMedQA)
+        hits = [[c.doc_id in item.sources for c in retrieved]]
+        return evidence_ranks(hits)
+    texts: dict[str, str | None] = {}
+    rows = []
+    for ev in item.evidence_list:
+        row = []
+        for c in retrieved:
+            if c.doc_id not in texts:
+                texts[c.doc_id] = system.doc_text(c.doc_id)
+            row.append(chunk_is_relevant(c.text, c.start, c.end, ev, texts[c.doc_id]))
+        rows.append(row)
+    return evidence_ranks(rows)
+
+
+# -- aggregation ------------------------------------------------------------------------------
+
+def aggregate(results: Sequence[ItemResult]) -> dict[str, Any]:
+    """Metrics for one group of results (see README for the keys)."""
+    scored = [r for r in results if not r.error]
+    with_ranks = [r for r in scored if r.answerable and r.evidence_ranks]
+    answered = [r for r in scored if r.correct is not None]
+    answerable = [r for r in scored if r.answerable and r.latency_s is not None]
+    unanswerable = [r for r in scored if not r.answerable and r.latency_s is not None]
+    counts = {"sentences": 0, "supported": 0, "citations": 0, "precise": 0}
+    for r in scored:
+        for key in counts:
+            counts[key] += r.citation_counts.get(key, 0)
+    latencies = [r.latency_s for r in scored if r.latency_s is not None]
+    correct_refusals = sum(r.abstained for r in unanswerable)
+    false_refusals = sum(r.abstained for r in answerable)
+    return {
+        "n": len(results),
+        "errors": sum(1 for r in results if r.error),
+        "retrieval": {
+            "n": len(with_ranks),
+            "recall@1": mean([recall_at(r.evidence_ranks, 1) for r in with_ranks]),
+            "recall@5": mean([recall_at(r.evidence_ranks, 5) for r in with_ranks]),
+            "recall@10": mean([recall_at(r.evidence_ranks, 10) for r in with_ranks]),
+            "mrr": mean([reciprocal_rank(r.evidence_ranks) for r in with_ranks]),
+        },
+        "answer": {"n": len(answered),
+                   "correctness": mean([1.0 if r.correct else 0.0 for r in answered])},
+        "citation": {"precision": safe_ratio(counts["precise"], counts["citations"]),
+                     "recall": safe_ratio(counts["supported"], counts["sentences"]), **counts},
+        "abstention": {"correct_refusals": correct_refusals, "unanswerable": len(unanswerable),
+                       "false_refusals": false_refusals, "answerable": len(answerable),
+                       "refusal_rate_unanswerable": safe_ratio(correct_refusals,
+                                                               len(unanswerable)),
+                       "false_refusal_rate": safe_ratio(false_refusals, len(answerable))},
+        "latency": {"p50_s": percentile(latencies, 50) if latencies else None,
+                "p95_s": percentile(latencies, 95) if latencies else None},
+    }
+
+
+def metrics_for(results: Sequence[ItemResult]) -> dict[str, Any]:
+    out = aggregate(results)
+    out["by_language"] = {lang: aggregate([r for r in results if r.lang == lang])
+                          for lang in ("zh", "en") if any(r.lang == lang for r in results)}
+    out["cross_lingual"] = aggregate([r for r in results if r.cross_lingual])
+    out["same_lingual"] = aggregate([r for r in results if r.answerable and not r.cross_lingual])
+    return out
+
+
+# -- thresholds and compare -------------------------------------------------------------------
+
+def _lookup(metrics: dict[str, Any], name: str) -> float | None:
+    for section in ("retrieval", "answer", "citation", "abstention", "latency"):
+        if name in metrics.get(section, {}):
+            return metrics[section][name]
+    if "." in name:
+        section, key = name.split(".", 1)
+        return metrics.get(section, {}).get(key)
+    return None
+
+
+def _known(metrics: dict[str, Any], name: str) -> bool:
+    return any(name in metrics.get(section, {}) for section in
+               ("retrieval", "answer", "citation", "abstention", "latency"))
+
+
+def check_thresholds(metrics: dict[str, Any], specs: Sequence[str]) -> list[str]:
+    failures = []
+    for spec in specs:
+        if "=" not in spec:
+            raise EvalError(f"bad --fail-under '{spec}': use metric=value, e.g. recall@5=0.9")
+        name, value = spec.split("=", 1)
+        got = _lookup(metrics, name)
+        if got is None and not _known(metrics, name):
+            raise EvalError(f"--fail-under: unknown metric '{name}' (e.g. recall@5, mrr, "
+                            "correctness, precision)")
+        if got is None or got < float(value):
+            failures.append(f"{name} = {_fmt(got)} < {float(value):.3f}")
+    return failures
+
+
+def compare(run_a: Path, run_b: Path, out: Path | None = None) -> str:
+    from .report import compare_table
+
+    a = json.loads((run_a / "metrics.json").read_text())
+    b = json.loads((run_b / "metrics.json").read_text())
+    text = compare_table(a, b, str(run_a), str(run_b))
+    (out or run_b).mkdir(parents=True, exist_ok=True)
+    (out or run_b).joinpath("compare.md").write_text(text, encoding="utf-8")
+    return text
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="clincite eval", description=__doc__.splitlines()[0])
+    p.add_argument("--gold", type=Path, help="gold questions (JSON Lines)")
+    p.add_argument("--pubmedqa", type=Path, help="PubMedQA PQA-L JSON file")
+    p.add_argument("--corpus", type=Path, default=Path("sample_corpus"),
+                   help="documents the gold set is about (default sample_corpus)")
+    p.add_argument("--out", type=Path, required=True, help="folder for the run's files")
+    p.add_argument("--limit", type=int, help="only the first N items")
+    p.add_argument("--retrieval-only", action="store_true", help="skip the LLM")
+    p.add_argument("--baseline", action="store_true", help="also run the LangChain baseline")
+    p.add_argument("--fail-under", action="append", default=[],
+                   help="metric=value; exit 1 when ClinCite scores below (repeatable)")
+    p.add_argument("--llm", help="override the LLM (e.g. openai:<model>)")
+    return p
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    argv = list(getattr(args, "eval_args", []) or [])
+    if argv and argv[0] == "compare":
+        if len(argv) != 3:
+            raise EvalError("usage: clincite eval compare RUN_A RUN_B")
+        print(compare(Path(argv[1]), Path(argv[2])))
+        return 0
+    opts = build_parser().parse_args(argv)
+    if not opts.gold and not opts.pubmedqa:
+        raise EvalError("give --gold FILE or --pubmedqa FILE")
+    if opts.llm:
+        settings = settings.model_copy(update={"llm": settings.llm.model_copy(
+            update={"model": opts.llm})})
+    return run(opts, settings)
+
+
+def run(opts: argparse.Namespace, settings: Settings) -> int:
+    from assistant.api import Assistant
+    from assistant.models import LazyEmbedder
+
+    from .report import write_reports
+
+    started = time.perf_counter()
+    pubmedqa = opts.pubmedqa is not None
+    eval_dir = settings.data_dir / "eval" / ("pubmedqa" if pubmedqa else opts.corpus.name)
+    eval_settings = settings.model_copy(update={"data_dir": eval_dir})
+    embedder = LazyEmbedder(eval_settings)
+    assistant = Assistant(eval_settings, embedder=embedder)
+    t0 = time.perf_counter()
+    if pubmedqa:
+        docs, items = load_pubmedqa(opts.pubmedqa, opts.limit)
+        from ingest.pipeline import ingest_documents
+
+        with assistant.store.write_lock():
+            report = ingest_documents(docs, eval_settings, embedder, assistant.store)
+        doc_langs = {d.doc_id: d.language for d in docs}
+    else:
+        items = load_gold(opts.gold)[: opts.limit or None]
+        report = assistant.ingest([opts.corpus])
+        if report.failed:
+            raise EvalError(f"could not ingest {report.failed[0].path}: {report.failed[0].error}")
+        doc_langs = {d["doc_id"]: d["language"] for d in assistant.documents()}
+    ingest_s = time.perf_counter() - t0
+    similarity = make_similarity(embedder)
+    timing: dict[str, float] = {"ingest_s": ingest_s}
+
+    t0 = time.perf_counter()
+    results = run_items(ClinCiteSystem(assistant), items, doc_langs,
+                        retrieval_only=opts.retrieval_only, settings=eval_settings,
+                        similarity=similarity, pubmedqa=pubmedqa, progress=_progress)
+    timing["clincite_s"] = time.perf_counter() - t0
+    metrics = metrics_for(results)
+    if pubmedqa:
+        metrics["answer"]["decision_accuracy"] = metrics["answer"]["correctness"]
+    if opts.baseline:
+        from .baseline import BaselineSystem
+
+        t0 = time.perf_counter()
+        llm = None if opts.retrieval_only else assistant._get_llm()
+        if pubmedqa:
+            folder, id_map = _pubmedqa_dir(docs, eval_dir)
+            baseline = BaselineSystem(eval_settings, embedder, llm, folder, id_map=id_map)
+        else:
+            baseline = BaselineSystem(eval_settings, embedder, llm, opts.corpus)
+        timing["baseline_ingest_s"] = baseline.ingest_seconds
+        b_results = run_items(baseline, items, doc_langs, retrieval_only=opts.retrieval_only,
+                              settings=eval_settings, similarity=similarity, pubmedqa=pubmedqa,
+                              progress=_progress)
+        timing["baseline_s"] = time.perf_counter() - t0
+        results += b_results
+        metrics["baseline"] = metrics_for(b_results)
+    timing["total_s"] = time.perf_counter() - started
+    metrics["timing"] = timing
+    metrics["run"] = {"gold": str(opts.gold or opts.pubmedqa), "items": len(items),
+                      "retrieval_only": opts.retrieval_only,
+                      "settings_hash": eval_settings.fingerprint(),
+                      "embedder": embedder.name, "llm": eval_settings.llm.model,
+                      "fusion": eval_settings.retrieval.fusion, "k": eval_settings.retrieval.k,
+                      "ingest": report.summary()}
+    write_reports(opts.out, metrics, results)
+    errors = sum(1 for r in results if r.error)
+    failures = check_thresholds(metrics, opts.fail_under)
+    print(f"eval: {len(items)} items, {errors} errors; recall@5 "
+          f"{_fmt(metrics['retrieval']['recall@5'])}, correctness "
+          f"{_fmt(metrics['answer']['correctness'])}; report {opts.out / 'report.md'}")
+    for failure in failures:
+        print(f"eval: below threshold: {failure}", file=sys.stderr)
+    return 1 if errors or failures else 0
+
+
+def _pubmedqa_dir(docs: Sequence[Any], eval_dir: Path) -> tuple[Path, dict[str, str]]:
+    """The baseline reads raw files: write each PubMedQA document as one .txt file."""
+    folder = eval_dir / "baseline-files"
+    folder.mkdir(parents=True, exist_ok=True)
+    id_map = {}
+    for d in docs:
+        path = folder / f"{d.doc_id.replace(':', '_')}.txt"
+        id_map[path.name] = d.doc_id
+        if not path.exists():
+            path.write_text(d.text, encoding="utf-8")
+    return folder, id_map
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _progress(done: int, total: int) -> None:
+    if done == total or done % 10 == 0:
+        print(f"  {done}/{total}", file=sys.stderr, flush=True)
