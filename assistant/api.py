@@ -48,17 +48,20 @@ class Assistant:
             self._llm = load_chat_model(self.settings)
         return self._llm
 
-    def ask(self, question: str, history: History = None,
-            filters: Filters | None = None) -> Answer:
-        """Answer ``question`` (optionally a follow-up in ``history``) from the documents."""
-        self.store.require_nonempty()
-        return self.chain.invoke(question, history, filters)
+    def ask(self, question: str, history: History = None, filters: Filters | None = None,
+            k: int | None = None) -> Answer:
+        """Answer ``question`` (optionally a follow-up in ``history``) from the documents.
 
-    def stream(self, question: str, history: History = None,
-               filters: Filters | None = None) -> Iterator[StreamEvent]:
+        ``filters``: ``{"doc_id": [...], "language": ["zh"], "kind": [...]}``; ``k``: passages
+        given to the LLM (default ``settings.retrieval.k``)."""
+        self.store.require_nonempty()
+        return self.chain.invoke(question, history, filters, k)
+
+    def stream(self, question: str, history: History = None, filters: Filters | None = None,
+               k: int | None = None) -> Iterator[StreamEvent]:
         """Yield status and token events, then one ``answer`` event with the checked Answer."""
         self.store.require_nonempty()
-        yield from self.chain.stream(question, history, filters)
+        yield from self.chain.stream(question, history, filters, k)
 
     def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None):
         self.store.require_nonempty()

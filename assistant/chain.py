@@ -84,7 +84,8 @@ class AnswerChain:
 
     # -- steps --------------------------------------------------------------------------------
 
-    def _start(self, question: str, history: History, filters: Filters | None) -> dict:
+    def _start(self, question: str, history: History, filters: Filters | None,
+               k: int | None = None) -> dict:
         question = (question or "").strip()
         if not question:
             raise BadQuestionError("the question is empty: type a question about the indexed "
@@ -93,7 +94,7 @@ class AnswerChain:
             raise BadQuestionError(f"the question is {len(question)} characters long; ask in "
                                    f"at most {MAX_QUESTION_CHARS}")
         return {"question": question, "history": normalise_history(history),
-                "filters": filters, "language": detect_language(question),
+                "filters": filters, "k": k, "language": detect_language(question),
                 "timings": {}, "t0": time.perf_counter()}
 
     def _condense_step(self, state: dict) -> str:
@@ -113,7 +114,8 @@ class AnswerChain:
         if self.settings.retrieval.translate_query:
             extra = [self._translate(state["standalone"])]
         passages = self.retriever.retrieve(state["standalone"], state["filters"],
-                                           extra_queries=extra, timings=state["timings"])
+                                           extra_queries=extra, k=state.get("k"),
+                                           timings=state["timings"])
         state["timings"]["retrieve_s"] = time.perf_counter() - t0
         return passages
 
@@ -202,12 +204,12 @@ class AnswerChain:
     # -- public -------------------------------------------------------------------------------
 
     def invoke(self, question: str, history: History = None,
-               filters: Filters | None = None) -> Answer:
-        return self.runnable.invoke(self._start(question, history, filters))
+               filters: Filters | None = None, k: int | None = None) -> Answer:
+        return self.runnable.invoke(self._start(question, history, filters, k))
 
     def stream(self, question: str, history: History = None,
-               filters: Filters | None = None) -> Iterator[StreamEvent]:
-        state = self._start(question, history, filters)
+               filters: Filters | None = None, k: int | None = None) -> Iterator[StreamEvent]:
+        state = self._start(question, history, filters, k)
         state["standalone"] = self._condense_step(state)
         yield StreamEvent(kind="status", text="retrieving")
         state["passages"] = self._retrieve_step(state)

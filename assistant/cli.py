@@ -30,8 +30,6 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["llm"] = settings.llm.model_copy(update={"model": args.llm})
     if getattr(args, "embedder", None):
         overrides["embedder"] = settings.embedder.model_copy(update={"model": args.embedder})
-    if getattr(args, "k", None):
-        overrides["retrieval"] = settings.retrieval.model_copy(update={"k": args.k})
     return settings.model_copy(update=overrides) if overrides else settings
 
 
@@ -167,7 +165,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     filters = _parse_filters(args.filter)
     assistant = Assistant(settings)
-    answer = assistant.ask(args.question, filters=filters or None)
+    answer = assistant.ask(args.question, filters=filters or None, k=args.k)
     if args.json:
         print(answer.model_dump_json(indent=2))
     else:

@@ -95,7 +95,9 @@ def load_pubmedqa(path: Path, limit: int | None = None
         text = "\n".join(f"{label.title()}: {ctx}" if label else ctx
                          for label, ctx in zip(labels, contexts, strict=False))
         doc_id = f"pubmed:{pmid}"
-        docs.append(Document(doc_id=doc_id, title=question, text=text, language="en",
+        # The question is the paper's title recast, so it must not be the document's title
+        # (that would hand retrieval the answer); the abstract is identified by its id only.
+        docs.append(Document(doc_id=doc_id, title=f"PubMed {pmid}", text=text, language="en",
                              kind="abstract", source=f"{path}#{pmid}", source_root=str(path)))
         items.append(GoldItem(id=str(pmid), question=question, lang="en",
                               answer=entry.get("LONG_ANSWER", ""), sources=[doc_id],

@@ -37,6 +37,8 @@ def ingest_documents(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Index already-loaded documents (skipping unchanged ones). Caller holds the write lock."""
+    started = time.perf_counter()
+    own_report = report is None
     report = report or IngestReport()
     pending: list[tuple[Document, list[Chunk], str]] = []
     for doc in docs:
@@ -78,6 +80,8 @@ def ingest_documents(
             flush()
     if group:
         flush()
+    if own_report:
+        report.seconds = time.perf_counter() - started
     return report
 
 

@@ -1,0 +1,108 @@
+"""The app's handlers, called directly with the scripted LLM and the hashing embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.citations import REFUSAL
+from assistant.models import HashingEmbedder
+from assistant.testing import ScriptedChatModel
+from assistant.ui import ChatHandlers, answer_markdown, build_app, sources_html
+
+
+@pytest.fixture
+def handlers(settings: Settings, corpus: Path) -> tuple[ChatHandlers, ScriptedChatModel]:
+    llm = ScriptedChatModel()
+    bot = Assistant(settings, embedder=HashingEmbedder(), llm=llm)
+    bot.ingest([corpus])
+    return ChatHandlers(bot), llm
+
+
+def test_respond_streams_then_shows_checked_answer_and_sources(handlers) -> None:
+    ui, llm = handlers
+    llm.enqueue("The trial will enroll 43 participants in 1 patient group [4].")
+    steps = list(ui.respond("How many participants will the SBRT trial enroll?", [], []))
+    drafts = [s[0][-1]["content"] for s in steps if "Drafting" in s[0][-1]["content"]]
+    assert drafts and "43 participants" in drafts[-1]
+    chat, turns, sources, box = steps[-1]
+    final = chat[-1]["content"]
+    assert "43 participants in 1 patient group [[1]](#src-1)" in final
+    assert "checked against its quoted source" in final
+    assert 'id="src-1"' in sources and "<mark>43 participants in 1 patient group</mark>" in sources
+    assert "clinical trial record" in sources and "en" in sources
+    assert turns == [("How many participants will the SBRT trial enroll?",
+                      "The trial will enroll 43 participants in 1 patient group [1].")]
+    assert box == ""
+
+
+def test_follow_up_uses_the_conversation(handlers) -> None:
+    ui, llm = handlers
+    llm.enqueue("What is the Lansky score required in the SBRT osteosarcoma trial?",
+                "Lansky score is at least 70 or above [1].")
+    turns = [("What ages are eligible for the SBRT osteosarcoma trial?",
+              "Aged no less than 10 years old and no more than 65 years old [1].")]
+    *_, (chat, new_turns, sources, _) = ui.respond("And its Lansky score?", [], turns)
+    assert "What ages are eligible" in llm.history[0][-1].content
+    assert "70" in chat[-1]["content"] and len(new_turns) == 2
+
+
+def test_abstention_is_shown_with_closest_passages(handlers) -> None:
+    ui, llm = handlers
+    llm.enqueue(REFUSAL["zh"])
+    *_, (chat, _, sources, _) = ui.respond("地舒单抗的推荐剂量是多少?", [], [])
+    assert REFUSAL["zh"] in chat[-1]["content"]
+    assert "Closest passages" in sources and "near-1" in sources
+
+
+def test_filters_and_k_reach_retrieval(handlers) -> None:
+    ui, llm = handlers
+    list(ui.respond("anlotinib sarcoma", [], [], doc_ids=["001_0640456118313415.txt"],
+                    language="English (en)", k=2))
+    prompt = llm.history[-1][-1].content
+    assert prompt.count("<passage n=") == 2
+    assert "Anlotinib combined with toripalimab" in prompt
+
+
+def test_errors_show_in_chat_not_as_traceback(settings: Settings) -> None:
+    ui = ChatHandlers(Assistant(settings, embedder=HashingEmbedder(), llm=ScriptedChatModel()))
+    *_, (chat, _, _, _) = ui.respond("anything", [], [])
+    assert chat[-1]["content"].startswith("⚠️ no documents indexed yet")
+
+
+def test_upload_reports_each_file_and_makes_it_searchable(handlers, tmp_path: Path) -> None:
+    ui, llm = handlers
+    good = tmp_path / "note.md"
+    good.write_text("# Chondrosarcoma note\n\nIvosidenib gave a 35.7% response rate in the "
+                    "fictional ZETA-9 study.\n")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    status, table = ui.upload([str(good), str(empty)])
+    assert "✅ **note.md**: added" in status and "❌ **empty.txt**" in status
+    assert any(row[1] == "note.md" for row in table)
+    llm.enqueue("Ivosidenib gave a 35.7% response rate in the ZETA-9 study [1].")
+    *_, (chat, _, sources, _) = ui.respond("What response rate did ZETA-9 report?", [], [])
+    assert "35.7%" in chat[-1]["content"] and "note.md" in sources
+
+
+def test_markdown_and_html_escape_document_text() -> None:
+    from assistant.types import Answer, Citation, RetrievedChunk
+
+    chunk = RetrievedChunk(chunk_id="c", doc_id="d", title="<script>x</script>", text="a <b> c",
+                           start=0, end=7, language="en")
+    answer = Answer(question="q", standalone_question="q", text="a [1].", language="en",
+                    abstained=False, retrieved=[chunk], citations=[Citation(
+                        n=1, doc_id="d", title="<script>x</script>", chunk_id="c", start=0,
+                        end=7, quote="<b>", quote_start=2, quote_end=5, language="en")])
+    html = sources_html(answer)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<mark>&lt;b&gt;</mark>" in html
+    assert "[[1]](#src-1)" in answer_markdown(answer)
+
+
+def test_app_builds(handlers) -> None:
+    ui, _ = handlers
+    app = build_app(ui.assistant)
+    assert app is not None
