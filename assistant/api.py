@@ -13,6 +13,7 @@ Models load on first use and are shared by every Assistant in the process.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ class Assistant:
         self.embedder = embedder or LazyEmbedder(self.settings)
         self.store = store or IndexStore(self.settings, self.embedder.name)
         self._llm = llm
+        self._lock = threading.Lock()
         self.retriever = Retriever(self.settings, self.embedder, self.store)
         self.chain = AnswerChain(self.settings, self.embedder, self.retriever, self._get_llm)
 
@@ -44,9 +46,10 @@ class Assistant:
         return cls(settings)
 
     def _get_llm(self) -> Any:
-        if self._llm is None:
-            self._llm = load_chat_model(self.settings)
-        return self._llm
+        with self._lock:
+            if self._llm is None:
+                self._llm = load_chat_model(self.settings)
+            return self._llm
 
     def ask(self, question: str, history: History = None, filters: Filters | None = None,
             k: int | None = None) -> Answer:

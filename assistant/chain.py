@@ -19,7 +19,8 @@ from ingest.store import Filters
 from ingest.text import detect_language
 from prompts import load_prompt
 
-from .citations import REFUSAL, check_answer, is_refusal, neutralise_injections
+from .citations import (REFUSAL, check_answer, expects_quantity, is_refusal,
+                        neutralise_injections)
 from .config import Settings
 from .errors import BadQuestionError, EndpointError
 from .models import Embedder
@@ -162,6 +163,7 @@ class AnswerChain:
         cfg = self.settings.answer
         result = check_answer(draft, passages, language, min_overlap=cfg.min_overlap,
                               min_semantic=cfg.min_semantic,
+                              min_semantic_numbers=cfg.min_semantic_numbers,
                               similarity=self._cross_lingual_similarity(language),
                               unsupported=cfg.unsupported)
         timings = state["timings"]
@@ -169,7 +171,15 @@ class AnswerChain:
         timings["total_s"] = time.perf_counter() - state["t0"]
         abstained = result.supported == 0
         reason = ""
-        if abstained:
+        gives_number = any(c.supported and c.numbers for c in result.checks)
+        if not abstained and expects_quantity(state["standalone"]) and not gives_number:
+            # A quantity question answered without a supported number is not answered: a
+            # quoted but irrelevant sentence must not pass for an answer.
+            abstained = True
+            reason = "no_quantity"
+            result = result.__class__(text=REFUSAL[language], citations=[],
+                                      checks=result.checks, supported=0, refused=False)
+        elif abstained:
             if self.out_of_scope(passages):
                 reason = "out_of_scope"
             elif result.refused or is_refusal(draft):

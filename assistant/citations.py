@@ -50,6 +50,19 @@ INJECTION_RE = re.compile(
 INJECTION_PLACEHOLDER = "[instruction-like text removed]"
 
 
+# Questions that ask for a quantity: an answer without any number does not answer them.
+QUANTITY_RE = re.compile(
+    r"\bhow (many|much|long|often|old)\b|\bwhat (percentage|proportion|share|fraction|"
+    r"number|dose)\b|\b(rate|ratio|percentage|proportion|incidence|median|dose|dosage)\b|"
+    r"多少|几[个名例年月天周次]|比例|百分之|[发生有效缓解控制存活生存]率|中位|剂量|多久|多长时间",
+    re.IGNORECASE,
+)
+
+
+def expects_quantity(question: str) -> bool:
+    return bool(QUANTITY_RE.search(question))
+
+
 def normalise_text(text: str) -> str:
     """NFKC folds full-width digits, % and letters (２８．５７％ -> 28.57%)."""
     return unicodedata.normalize("NFKC", text)
@@ -168,6 +181,7 @@ def check_answer(
     *,
     min_overlap: float = 0.5,
     min_semantic: float = 0.55,
+    min_semantic_numbers: float = 0.40,
     similarity: Similarity | None = None,
     unsupported: str = "drop",
 ) -> CheckResult:
@@ -192,7 +206,7 @@ def check_answer(
         scores = {v.n: _overlap(units, v.units) for v in views}
         semantic = {v.n: (sims[i][j] if sims is not None else 0.0) for j, v in enumerate(views)}
         support = _find_support(views, numbers, units, cited, scores, semantic, min_overlap,
-                                min_semantic)
+                                min_semantic, min_semantic_numbers)
         check = SentenceCheck(text=bare, supported=bool(support), cited=cited,
                               supporting=[v.n for v in support], numbers=sorted(numbers))
         if support:
@@ -244,6 +258,7 @@ def check_answer(
 
 def supporting_passages(sentence: str, passages: Sequence[RetrievedChunk], language: str, *,
                         min_overlap: float = 0.5, min_semantic: float = 0.55,
+                        min_semantic_numbers: float = 0.40,
                         similarity: Similarity | None = None) -> list[int]:
     """0-based indexes of a smallest set of ``passages`` that supports ``sentence`` (markers
     ignored); empty when they do not. The eval harness judges citations with this, the same
@@ -258,14 +273,19 @@ def supporting_passages(sentence: str, passages: Sequence[RetrievedChunk], langu
     scores = {v.n: _overlap(units, v.units) for v in views}
     semantic = {v.n: (sims[0][j] if sims is not None else 0.0) for j, v in enumerate(views)}
     chosen = _find_support(views, numbers, units, [v.n for v in views], scores, semantic,
-                           min_overlap, min_semantic)
+                           min_overlap, min_semantic, min_semantic_numbers)
     return [v.n - 1 for v in chosen]
 
 
 def _find_support(views: list[PassageView], numbers: set[str], units: set[str],
                   cited: list[int], scores: dict[int, float], semantic: dict[int, float],
-                  min_overlap: float, min_semantic: float) -> list[PassageView]:
-    """Smallest set of passages that carries the sentence, preferring what the model cited."""
+                  min_overlap: float, min_semantic: float,
+                  min_semantic_numbers: float | None = None) -> list[PassageView]:
+    """Smallest set of passages that carries the sentence, preferring what the model cited.
+
+    Where the sentence has numbers and they are all found, a lower semantic bar applies
+    (``min_semantic_numbers``): the exact numbers are the stronger evidence."""
+    sem_numbers = min_semantic if min_semantic_numbers is None else min_semantic_numbers
     def related(v: PassageView) -> bool:
         return scores[v.n] >= min_overlap or semantic[v.n] >= min_semantic
 
@@ -284,12 +304,12 @@ def _find_support(views: list[PassageView], numbers: set[str], units: set[str],
                                          max(scores[v.n], semantic[v.n])), default=None)
         if best is None or not (best.numbers & remaining):
             return []
-        if not (scores[best.n] >= loose or semantic[best.n] >= min_semantic):
+        if not (scores[best.n] >= loose or semantic[best.n] >= sem_numbers):
             return []
         chosen.append(best)
         remaining -= best.numbers
     union = set().union(*(v.units for v in chosen))
-    if _overlap(units, union) >= min_overlap or any(semantic[v.n] >= min_semantic
+    if _overlap(units, union) >= min_overlap or any(semantic[v.n] >= sem_numbers
                                                      for v in chosen):
         return chosen
     return []

@@ -58,13 +58,13 @@ class LLMSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     k: int = Field(6, ge=1, le=50)  # passages given to the LLM
     fetch_k: int = Field(30, ge=1, le=500)  # candidates from each retriever before fusion
-    # "dense": embeddings only; "rrf": plain reciprocal-rank fusion of dense and BM25;
-    # "guarded": dense ranking plus BM25 only where it can help (same-language passages, or
-    # language-independent exact terms such as trial ids and numbers). Chosen by eval.
+    # "dense": embeddings only; "keyword": BM25 only; "rrf": plain reciprocal-rank fusion of
+    # dense and BM25; "guarded": cosine plus a small BM25 bonus only where BM25 can help
+    # (see retrieval.py). Chosen by eval: bench/results/fusion_sweep.md.
     fusion: Literal["dense", "keyword", "rrf", "guarded"] = "guarded"
     rrf_k: int = 60
-    keyword_weight: float = 0.5  # BM25 over passages in the question's language
-    anchor_weight: float = 0.5  # BM25 over exact terms (ids, numbers, acronyms), any language
+    keyword_weight: float = 0.05  # bonus for BM25 over passages in the question's language
+    anchor_weight: float = 0.05  # bonus for BM25 over exact terms (ids, numbers, acronyms)
     # Below this cosine similarity of the best passage the question is treated as out of scope.
     min_similarity: float = 0.30
     translate_query: bool = False  # also search with an LLM translation of the question
@@ -75,8 +75,11 @@ class AnswerSettings(BaseModel):
     condense_prompt: str = "condense_v1"
     # share of a sentence's content words (zh: character bigrams) that must occur in a passage
     min_overlap: float = Field(0.5, ge=0.0, le=1.0)
-    # cosine between an answer sentence and a passage that counts as support across languages
-    min_semantic: float = Field(0.55, ge=0.0, le=1.0)
+    # Across languages word overlap cannot work, so support is semantic: the cosine between an
+    # answer sentence and a passage. Measured with EmbeddingGemma, same-topic passages all
+    # score 0.43-0.55, so similarity alone barely tells the right passage; its numbers do.
+    min_semantic: float = Field(0.55, ge=0.0, le=1.0)  # sentence without numbers
+    min_semantic_numbers: float = Field(0.40, ge=0.0, le=1.0)  # every number found there
     unsupported: Literal["drop", "mark"] = "drop"
 
 

@@ -145,8 +145,7 @@ class HashingEmbedder(Embedder):
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
-            body = text.split("| text:", 1)[-1]
-            for unit in support_units(body):
+            for unit in support_units(text.replace("title:", " ").replace("| text:", " ")):
                 h = int(hashlib.md5(unit.encode()).hexdigest()[:8], 16)
                 out[row, h % self.dim] += 1.0 if (h >> 20) & 1 else -1.0
         return _normalise(out)
@@ -245,11 +244,15 @@ def _llama_chat_class():
         lock: Any = None
 
         def model_post_init(self, __context: Any) -> None:
+            import atexit
+
             from llama_cpp import Llama
 
             self.client = Llama(model_path=self.model_path, n_ctx=self.n_ctx,
                                 n_threads=self.n_threads, verbose=False, seed=0)
             self.lock = threading.Lock()
+            # free the model before interpreter teardown (llama-cpp's __del__ fails late)
+            atexit.register(self.client.close)
 
         @property
         def _llm_type(self) -> str:

@@ -2,10 +2,12 @@
 
 Plain rank fusion of BM25 with the dense ranking hurt cross-lingual questions (BM25 is noise
 when question and passage are in different languages), while exact terms (trial names like
-ALTER-S004, drug names, numbers) need keywords. The "guarded" fusion therefore lets BM25 vote
-only where it can help: on passages in the question's language, and, across languages, only
-through language-independent exact terms (identifiers, numbers, Latin acronyms). The fusion in
-use is a setting, chosen by the eval harness.
+ALTER-S004, drug names, numbers) need keywords. The "guarded" fusion therefore lets BM25 help
+only where it can: the cosine ranks, BM25 adds a small normalised bonus that breaks near-ties;
+across languages only language-independent exact terms (identifiers, numbers, acronyms) count,
+and in-language BM25 may reorder passages only within the places its language already holds.
+The fusion and its weights are settings, chosen with the eval harness (bench/fusion_sweep.py,
+results in bench/results/fusion_sweep.md).
 """
 
 from __future__ import annotations
@@ -46,6 +48,19 @@ def rrf(rankings: Sequence[tuple[Sequence[RetrievedChunk], float, str]], k: int
     for ranking, weight, _name in rankings:
         for rank, chunk in enumerate(ranking, start=1):
             scores[chunk.chunk_id] = scores.get(chunk.chunk_id, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def score_fusion(rankings: Sequence[tuple[Sequence[RetrievedChunk], float, str]],
+                 pool: dict[str, RetrievedChunk]) -> list[tuple[str, float]]:
+    """Cosine similarity plus, per keyword ranking, weight x BM25 / best BM25 in that ranking."""
+    scores = {cid: (c.dense_score or 0.0) for cid, c in pool.items()}
+    for ranking, weight, name in rankings:
+        if name == "dense" or not ranking:
+            continue
+        top = max(c.keyword_score or 0.0 for c in ranking) or 1.0
+        for c in ranking:
+            scores[c.chunk_id] += weight * (c.keyword_score or 0.0) / top
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
@@ -123,12 +138,16 @@ class Retriever:
         timings["keyword_s"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        fused = rrf(rankings, cfg.rrf_k)
         if cfg.fusion == "guarded" and vectors is not None:
-            # Exact terms may move passages across languages; in-language BM25 may only
-            # reorder passages within the places its language already holds.
-            base = rrf([r for r in rankings if r[2] != "same_language"], cfg.rrf_k)
-            fused = language_slots([pool[i] for i, _ in base], fused, pool)
+            # Cosine decides; BM25 adds a small bonus that breaks near-ties. Exact terms may
+            # move passages across languages; in-language BM25 may only reorder passages
+            # within the places its language already holds.
+            self._fill_dense_scores(list(pool.values()), vectors[0])
+            base = score_fusion([r for r in rankings if r[2] != "same_language"], pool)
+            fused = language_slots([pool[i] for i, _ in base], score_fusion(rankings, pool),
+                                   pool)
+        else:
+            fused = rrf(rankings, cfg.rrf_k)
         chosen = [pool[chunk_id].model_copy(update={"score": score})
                   for chunk_id, score in fused[:k]]
         if vectors is not None:

@@ -19,7 +19,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field
 
 
-_PASSAGE_RE = re.compile(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', re.S)
+_PASSAGE_RE = re.compile(r'<passage n="(\d+)" title="([^"]*)">\n(.*?)\n</passage>', re.S)
 _PLAIN_RE = re.compile(r"^\[(\d+)\] (.*?)(?=\n\n\[\d+\] |\n\nQuestion:)", re.S | re.M)
 _QUESTION_RE = re.compile(r"Question: (.*)")
 
@@ -39,14 +39,17 @@ def extractive_reply(messages: list[BaseMessage]) -> str:
         lines = [ln for ln in prompt.splitlines() if ln.strip()]
         return lines[-2].split(":", 1)[-1].strip() if len(lines) > 1 else prompt
     wanted = support_units(question.group(1))
-    best: tuple[int, str, str] = (0, "", "")
-    blocks = _PASSAGE_RE.findall(prompt) or _PLAIN_RE.findall(prompt)
-    for n, text in blocks:
+    best: tuple[int, str, str] = (0, "", "")  # (overlap, passage number, sentence)
+    blocks = _PASSAGE_RE.findall(prompt) or [(n, "", t) for n, t in _PLAIN_RE.findall(prompt)]
+    best_score = 0.0
+    for n, title, text in blocks:
+        bonus = 0.01 * len(support_units(title) & wanted)  # the title only breaks ties
         for span in split_sentences(text):
             sentence = text[span.start:span.end]
-            score = len(support_units(sentence) & wanted)
-            if score > best[0]:
-                best = (score, n, sentence)
+            overlap = len(support_units(sentence) & wanted)
+            if overlap >= 2 and overlap + bonus > best_score:
+                best_score = overlap + bonus
+                best = (overlap, n, sentence)
     if best[0] < 2:
         zh = any("\u4e00" <= ch <= "\u9fff" for ch in question.group(1))
         return REFUSAL["zh" if zh else "en"]

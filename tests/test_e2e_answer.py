@@ -35,8 +35,8 @@ def bot(tmp_path_factory) -> Assistant:
     ("ALTER-S004研究中安罗替尼联合化疗的ORR是多少?", "zh", "28.57", "000_a0e78b7251f244fd.txt"),
     ("与唑来膦酸相比,地舒单抗使首次SRE的发生风险下降了多少?", "zh", "20%",
      "004_4fa348ccd5968a8f.txt"),
-    ("How many participants will the SBRT plus PD-1 osteosarcoma trial enroll?", "en", "43",
-     "002_bd6c93367f61d5fe.txt"),
+    ("What Lansky score is required for patients under 16 in the SBRT osteosarcoma trial?",
+     "en", "70", "002_bd6c93367f61d5fe.txt"),
     # cross-lingual: English question, answer in a Chinese document
     ("In the ALTER-S004 study, what was the objective response rate of anlotinib plus "
      "chemotherapy?", "en", "28.57", "000_a0e78b7251f244fd.txt"),

@@ -187,9 +187,9 @@ def test_small_eval_end_to_end(tmp_path: Path, corpus: Path, capsys) -> None:
     results = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
     assert len(results) == 8 and all(not r["error"] for r in results)
     ours = {r["id"]: r for r in results if r["system"] == "clincite"}
-    # the extractive stand-in quotes the gemcitabine criterion: checked, cited and correct
-    assert ours["en-11"]["correct"] is True and ours["en-11"]["citations"]
-    assert "gemcitabine" in ours["en-11"]["citations"][0]["quote"]
+    # the extractive stand-in quotes the ALTER-S004 sentence: checked, cited and correct
+    assert ours["zh-01"]["correct"] is True and ours["zh-01"]["citations"]
+    assert "28.57%" in ours["zh-01"]["citations"][0]["quote"]
     assert ours["en-28"]["abstained"] is True  # "What is the capital of France?"
     report = (out / "report.md").read_text()
     assert "| Retrieval recall@5 |" in report and "Baseline all" in report
