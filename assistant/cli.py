@@ -42,7 +42,7 @@ def _progress_bar(desc: str, unit: str):
         nonlocal bar
         if bar is None:
             bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr,
-                       disable=os.environ.get("CI") == "true" and not sys.stderr.isatty())
+                       disable=not sys.stderr.isatty())  # no bar in logs and CI
         bar.n = done
         bar.refresh()
         if done >= total:

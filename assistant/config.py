@@ -49,7 +49,7 @@ class LLMSettings(BaseModel):
     base_url: str | None = None  # for openai:, e.g. http://127.0.0.1:11434/v1
     api_key: str | None = None  # for openai:; falls back to OPENAI_API_KEY
     temperature: float = 0.0
-    max_tokens: int = Field(300, ge=16, le=8192)
+    max_tokens: int = Field(200, ge=16, le=8192)  # answers are one to three sentences
     context_tokens: int = Field(4096, ge=512, le=131072)
     threads: int | None = None  # llama.cpp threads; None = all cores
     timeout_s: float = 120.0

@@ -138,7 +138,8 @@ def pdf_to_text(path: Path) -> str:
 
 def make_doc_id(relative: str) -> str:
     """Stable, readable id from the path relative to the folder it was ingested from."""
-    rel = relative.replace("\\", "/").strip("/")
+    parts = [p for p in relative.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    rel = "/".join(parts)
     return re.sub(r"[^\w.\-/\u4e00-\u9fff]+", "_", rel)[:200] or "document"
 
 

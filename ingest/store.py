@@ -17,6 +17,7 @@ import json
 import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -79,11 +80,8 @@ class IndexStore:
         self.dir = settings.data_dir / "indexes" / self.name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.embedder_name = embedder_name
-        self.db = sqlite3.connect(self.dir / "records.sqlite3", timeout=10.0,
-                                  check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA busy_timeout=10000")
+        self._db_path = self.dir / "records.sqlite3"
+        self._local = threading.local()
         self.db.executescript(SCHEMA)
         self._client = self._make_client(settings)
         self.collection = self._client.get_or_create_collection(
@@ -111,8 +109,24 @@ class IndexStore:
                 ) from exc
         return chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=chroma_settings)
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """One SQLite connection per thread: a question answered while a document is being
+        written never sees the write half-done (WAL gives each reader a consistent snapshot)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._db_path, timeout=10.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=10000")
+            self._local.conn = conn
+        return conn
+
     def close(self) -> None:
-        self.db.close()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
     # -- locking ------------------------------------------------------------------------------
 

@@ -57,7 +57,8 @@ def _sentence_ends(line: str) -> list[int]:
             while j < n and line[j] in " \t":
                 j += 1
             nxt = line[j] if j < n else ""
-            word = re.search(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$", line[:i])
+            # look back a short window only: a whole-line search is quadratic on long lines
+            word = re.search(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$", line[max(0, i - 24):i])
             is_abbrev = bool(word) and (
                 word.group(1).lower() in _ABBREV or len(word.group(1)) == 1
             )
