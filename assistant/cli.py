@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -188,10 +187,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return eval_main(args, _settings(args))
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from bench.run import main as bench_main  # type: ignore[import-not-found]
+BENCHES = {"fusion": "bench.fusion_sweep"}
 
-    return bench_main(args, _settings(args))
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``clincite bench [NAME] [options]``: run a benchmark from bench/ (default: fusion)."""
+    import importlib
+
+    rest = list(getattr(args, "bench_args", []) or [])
+    name = rest.pop(0) if rest and not rest[0].startswith("-") else "fusion"
+    if name not in BENCHES:
+        raise ClinCiteError(f"unknown benchmark '{name}': choose from {', '.join(BENCHES)}")
+    module = importlib.import_module(BENCHES[name])
+    sys.argv = [f"clincite bench {name}", *rest]
+    module.main()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
