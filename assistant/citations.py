@@ -190,7 +190,7 @@ def check_answer(
     if is_refusal(draft):
         return CheckResult(text=REFUSAL.get(language, REFUSAL["en"]), citations=[], checks=[],
                            supported=0, refused=True)
-    sentences = [s for s in split_answer(draft)]
+    sentences = split_answer(draft)
     bares = [parse_markers(s) for s in sentences]
     sims: Sequence[Sequence[float]] | None = None
     if similarity is not None and views and bares:

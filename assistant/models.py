@@ -155,11 +155,16 @@ _cache: dict[tuple, Any] = {}
 _cache_lock = threading.Lock()
 
 
-def resolve_embedder_path(spec: str, settings: Settings) -> Path:
+def _model_path(spec: str, settings: Settings, default: Any) -> Path:
+    """``prefix:default`` (or empty) is the fetched model of that recipe; else a local path."""
     value = spec.split(":", 1)[1] if ":" in spec else spec
     if value in ("", "default"):
-        return target_path(EMBEDDER, settings.models_dir)
+        return target_path(default, settings.models_dir)
     return Path(value).expanduser()
+
+
+def resolve_embedder_path(spec: str, settings: Settings) -> Path:
+    return _model_path(spec, settings, EMBEDDER)
 
 
 def embedder_name(settings: Settings) -> str:
@@ -293,10 +298,7 @@ def _llama_chat_class():
 
 
 def resolve_llm_path(spec: str, settings: Settings) -> Path:
-    value = spec.split(":", 1)[1] if ":" in spec else spec
-    if value in ("", "default"):
-        return target_path(LLM, settings.models_dir)
-    return Path(value).expanduser()
+    return _model_path(spec, settings, LLM)
 
 
 def build_chat_model(settings: Settings) -> Any:
