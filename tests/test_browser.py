@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from .apprunner import running_app
 from .conftest import SAMPLE
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -35,38 +32,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def app_url(tmp_path: Path):
-    env = {**os.environ, "CLINCITE_DATA_DIR": str(tmp_path / "data"),
-           "CLINCITE_EMBEDDER__MODEL": "fake", "CLINCITE_LLM__MODEL": "fake",
-           "CLINCITE_RETRIEVAL__MIN_SIMILARITY": "0.05", "GRADIO_ANALYTICS_ENABLED": "False"}
-    cli = [sys.executable, "-m", "assistant.cli"]
-    subprocess.run([*cli, "ingest", str(SAMPLE)], env=env, check=True, capture_output=True)
-    port = free_port()
-    log = open(tmp_path / "serve.log", "w")
-    proc = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError((tmp_path / "serve.log").read_text())
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.5)
-    else:
-        proc.kill()
-        raise AssertionError("the app did not start in 90 s")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with running_app(SAMPLE, tmp_path) as url:
+        yield url
 
 
 def test_ask_see_cited_passage_upload_and_find(app_url: str, tmp_path: Path) -> None:

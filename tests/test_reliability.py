@@ -23,6 +23,7 @@ from assistant.models import HashingEmbedder
 from assistant.testing import ScriptedChatModel
 from ingest.store import IndexStore
 
+from .apprunner import free_port
 from .test_ingest import consistent
 
 CLI = [sys.executable, "-m", "assistant.cli"]
@@ -122,12 +123,6 @@ def test_index_survives_restart_and_second_writer_fails_fast(settings: Settings,
     assert "another ClinCite process is writing" in other.stderr
     assert "Traceback" not in other.stderr
     assert elapsed < 60
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow
