@@ -19,7 +19,7 @@ from ingest.store import Filters
 from ingest.text import detect_language
 from prompts import load_prompt
 
-from .citations import (REFUSAL, check_answer, expects_quantity, is_refusal,
+from .citations import (REFUSAL, CheckResult, check_answer, expects_quantity, is_refusal,
                         neutralise_injections)
 from .config import Settings
 from .errors import BadQuestionError, EndpointError
@@ -177,7 +177,7 @@ class AnswerChain:
             # quoted but irrelevant sentence must not pass for an answer.
             abstained = True
             reason = "no_quantity"
-            result = result.__class__(text=REFUSAL[language], citations=[],
+            result = CheckResult(text=REFUSAL[language], citations=[],
                                       checks=result.checks, supported=0, refused=False)
         elif abstained:
             if self.out_of_scope(passages):
