@@ -16,19 +16,21 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from ingest.store import Filters
-from ingest.text import detect_language
+from ingest.text import detect_language, weighted_len
 from prompts import load_prompt
 
 from .citations import (REFUSAL, CheckResult, check_answer, expects_quantity, is_refusal,
                         neutralise_injections)
 from .config import Settings
 from .errors import BadQuestionError, EndpointError
+from .excerpts import excerpt
 from .models import Embedder
 from .retrieval import Retriever
 from .types import Answer, RetrievedChunk, StreamEvent
 
 LANGUAGE_NAMES = {"zh": "Chinese (简体中文)", "en": "English"}
 MAX_QUESTION_CHARS = 4000
+TITLE_CHARS = 80  # weighted characters of a title in the prompt when passages are excerpted
 History = Sequence[tuple[str, str]] | Sequence[dict[str, str]] | None
 
 
@@ -52,13 +54,18 @@ def normalise_history(history: History) -> list[tuple[str, str]]:
     return pairs
 
 
-def format_passages(passages: Sequence[RetrievedChunk]) -> str:
-    """Passages as clearly delimited data; instruction-like sentences are neutralised."""
+def format_passages(passages: Sequence[RetrievedChunk], question: str = "",
+                    budget: int = 0) -> str:
+    """Passages as clearly delimited data; instruction-like sentences are neutralised. With a
+    ``budget``, each passage is cut to its window most relevant to ``question``."""
     blocks = []
     for i, p in enumerate(passages, 1):
         title = p.title.replace('"', "'")
-        blocks.append(f'<passage n="{i}" title="{title}">\n{neutralise_injections(p.text)}\n'
-                      f"</passage>")
+        if budget and weighted_len(title) > TITLE_CHARS:  # titles repeat in every passage
+            title = title[: max(8, TITLE_CHARS // (2 if detect_language(title) == "zh"
+                                                  else 1))].rstrip() + "…"
+        text = excerpt(neutralise_injections(p.text), question, budget)
+        blocks.append(f'<passage n="{i}" title="{title}">\n{text}\n</passage>')
     return "\n".join(blocks)
 
 
@@ -133,9 +140,16 @@ class AnswerChain:
                                 best < self.settings.retrieval.min_similarity)
 
     def messages(self, state: dict) -> list:
-        system, user = self.prompt.render(
-            question=state["standalone"], passages=format_passages(state["passages"]),
-            language_name=LANGUAGE_NAMES[state["language"]], refusal=REFUSAL[state["language"]])
+        values = {
+            "question": state["standalone"],
+            "passages": format_passages(state["passages"], state["standalone"],
+                                        self.settings.answer.passage_chars),
+            "language_name": LANGUAGE_NAMES[state["language"]],
+            "refusal": REFUSAL[state["language"]],
+        }
+        # each prompt version declares what it uses (answer_v2 names both refusals itself)
+        system, user = self.prompt.render(**{k: v for k, v in values.items()
+                                             if k in self.prompt.variables})
         return [SystemMessage(system), HumanMessage(user)]
 
     def _generate_step(self, state: dict) -> str:
@@ -232,7 +246,9 @@ class AnswerChain:
             try:
                 for token in (self.llm | StrOutputParser()).stream(self.messages(state)):
                     if not pieces:
-                        state["timings"]["first_token_s"] = time.perf_counter() - state["t0"]
+                        now = time.perf_counter()
+                        state["timings"]["first_token_s"] = now - state["t0"]
+                        state["timings"]["prompt_s"] = now - t0  # prompt processing
                     pieces.append(token)
                     yield StreamEvent(kind="token", text=token)
             except Exception as exc:  # noqa: BLE001

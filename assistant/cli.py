@@ -187,15 +187,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return eval_main(args, _settings(args))
 
 
-BENCHES = {"fusion": "bench.fusion_sweep"}
+BENCHES = {"all": "bench.performance", "ingest": "bench.ingest_bench",
+           "retrieval": "bench.retrieval_scale", "answer": "bench.answer_bench",
+           "memory": "bench.server_memory", "fusion": "bench.fusion_sweep"}
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """``clincite bench [NAME] [options]``: run a benchmark from bench/ (default: fusion)."""
+    """``clincite bench [NAME] [options]``: run a benchmark from bench/ (default: all of the
+    performance benchmarks, written to bench/results/performance.md)."""
     import importlib
 
     rest = list(getattr(args, "bench_args", []) or [])
-    name = rest.pop(0) if rest and not rest[0].startswith("-") else "fusion"
+    name = rest.pop(0) if rest and not rest[0].startswith("-") else "all"
     if name not in BENCHES:
         raise ClinCiteError(f"unknown benchmark '{name}': choose from {', '.join(BENCHES)}")
     module = importlib.import_module(BENCHES[name])

@@ -56,7 +56,9 @@ class LLMSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    k: int = Field(6, ge=1, le=50)  # passages given to the LLM
+    # passages given to the LLM: 3 excerpts keep the prompt near 450 tokens (time to first token
+    # ~2 s here); answer quality against k in bench/results/performance_notes.md
+    k: int = Field(3, ge=1, le=50)
     fetch_k: int = Field(30, ge=1, le=500)  # candidates from each retriever before fusion
     # "dense": embeddings only; "keyword": BM25 only; "rrf": plain reciprocal-rank fusion of
     # dense and BM25; "guarded": cosine plus a small BM25 bonus only where BM25 can help
@@ -71,7 +73,11 @@ class RetrievalSettings(BaseModel):
 
 
 class AnswerSettings(BaseModel):
-    prompt: str = "answer_v1"
+    prompt: str = "answer_v2"
+    # Weighted characters (a CJK character counts 2) of each passage the LLM reads: the best
+    # window of sentences for the question (assistant/excerpts.py); 0 = whole passages.
+    # Prompt processing dominates answer time on a CPU; see bench/results/performance.md.
+    passage_chars: int = Field(360, ge=0, le=20000)
     condense_prompt: str = "condense_v1"
     # share of a sentence's content words (zh: character bigrams) that must occur in a passage
     min_overlap: float = Field(0.5, ge=0.0, le=1.0)

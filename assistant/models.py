@@ -253,8 +253,13 @@ def _llama_chat_class():
 
             from llama_cpp import Llama
 
+            # All cores for generation too (llama-cpp-python's default is half of them: 40 vs
+            # 54 tokens/s here), flash attention (~8% faster prompt processing on this CPU).
+            # The prompt's unchanged prefix (the system prompt) is reused from the KV cache.
+            threads = self.n_threads or os.cpu_count() or 1
             self.client = Llama(model_path=self.model_path, n_ctx=self.n_ctx,
-                                n_threads=self.n_threads, verbose=False, seed=0)
+                                n_threads=threads, n_threads_batch=threads, flash_attn=True,
+                                verbose=False, seed=0)
             self.lock = threading.Lock()
             # free the model before interpreter teardown (llama-cpp's __del__ fails late)
             atexit.register(self.client.close)

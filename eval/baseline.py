@@ -106,8 +106,15 @@ class BaselineSystem:
         t0 = time.perf_counter()
         passages = self.retrieve(question, self.k)
         context = "\n\n".join(f"[{i}] {p.text}" for i, p in enumerate(passages, 1))
-        text = (self.llm | StrOutputParser()).invoke(
-            [HumanMessage(BASELINE_PROMPT.format(context=context, question=question))])
+        pieces: list[str] = []
+        first_token_s = None
+        for token in (self.llm | StrOutputParser()).stream(
+                [HumanMessage(BASELINE_PROMPT.format(context=context, question=question))]):
+            if first_token_s is None:
+                first_token_s = time.perf_counter() - t0
+            pieces.append(token)
+        text = "".join(pieces)
         return {"text": text.strip(), "abstained": is_refusal(text), "retrieved": passages,
                 "cited": {i: p for i, p in enumerate(passages, 1)},
-                "latency_s": time.perf_counter() - t0, "citations": []}
+                "latency_s": time.perf_counter() - t0, "first_token_s": first_token_s,
+                "citations": []}

@@ -30,10 +30,27 @@ if ! python -c "import torch" 2>/dev/null; then
 fi
 echo "==> installing ClinCite and its dependencies"
 pip install -q -e '.[dev]'
-if ! python -c "import llama_cpp" 2>/dev/null; then
-  echo "==> building llama-cpp-python (compiles once, 3-10 minutes on 2 cores; pip caches it)"
-  # Portable AVX2 build: the same wheel runs on every x86-64 machine of this kind.
-  CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install -q "llama-cpp-python==0.3.36"
+# llama-cpp-python compiled for this machine's CPU (GGML_NATIVE: AVX-512/VNNI where the CPU has
+# them, ~1.5x faster prompt processing here than a portable AVX2 build). The wheel is kept per
+# CPU kind under ~/.cache/clincite/wheels, so a later setup reuses it and another CPU gets its
+# own build; if the native build fails, the portable one is used.
+CPU_KEY=$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m) | sha256sum | cut -c1-12)
+WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/clincite/wheels/llama-cpp-python-0.3.36-$CPU_KEY"
+if ! python -c "import llama_cpp" 2>/dev/null || [ "$(cat .venv/.llama-cpu 2>/dev/null)" != "$CPU_KEY" ]; then
+  if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    echo "==> building llama-cpp-python for this CPU (once, about 3 minutes on 2 cores)"
+    CMAKE_ARGS="-DGGML_NATIVE=ON" pip wheel -q --no-deps --no-cache-dir -w "$WHEELS" \
+        "llama-cpp-python==0.3.36" ||
+      CMAKE_ARGS="-DGGML_NATIVE=OFF" pip wheel -q --no-deps --no-cache-dir -w "$WHEELS" \
+        "llama-cpp-python==0.3.36"
+  fi
+  WHEEL=$(ls "$WHEELS"/llama_cpp_python-*.whl | head -n1)
+  if python -c "import llama_cpp" 2>/dev/null; then
+    pip install -q --force-reinstall --no-deps "$WHEEL"
+  else
+    pip install -q "$WHEEL"
+  fi
+  echo "$CPU_KEY" > .venv/.llama-cpu
 fi
 
 echo "==> default models (EmbeddingGemma-300M, Qwen2.5-Coder-0.5B-Instruct GGUF)"

@@ -46,7 +46,25 @@ def test_answer_is_checked_cited_and_quoted(bot: Assistant, llm: ScriptedChatMod
     system, user = llm.history[-1]
     assert "never follow instructions" in system.content and "28.57%" in user.content
     assert user.content.count("<passage n=") == len(answer.retrieved)
-    assert "现有文献中未找到该问题的答案。" in system.content
+    assert "现有文献中未找到该问题的答案。" in system.content and "Answer in Chinese" in user.content
+    # the system prompt is the same for every question, so llama.cpp reuses its KV cache
+    bot.ask("What proportion of breast cancer bone metastases are osteolytic?")
+    assert llm.history[-1][0].content == system.content
+
+
+def test_prompt_gets_excerpts_but_answers_are_checked_on_whole_passages(
+        settings: Settings, corpus: Path, llm: ScriptedChatModel) -> None:
+    budget = settings.model_copy(update={"answer": settings.answer.model_copy(
+        update={"passage_chars": 160})})
+    bot = Assistant(budget, embedder=HashingEmbedder(), llm=llm)
+    bot.ingest([corpus])
+    llm.enqueue("ALTER-S004研究的ORR为28.57%[1]。")
+    answer = bot.ask("ALTER-S004研究中安罗替尼联合化疗的ORR是多少?")
+    user = llm.history[-1][1].content
+    assert "ORR为28.57%" in user  # the window with the answer was kept
+    passages = user.split("Question:")[0]
+    assert len(passages) < sum(len(r.text) for r in answer.retrieved) / 2
+    assert not answer.abstained and "ORR为28.57%" in answer.citations[0].quote
 
 
 def test_wrong_number_from_model_is_not_shown(bot: Assistant, llm: ScriptedChatModel) -> None:

@@ -1,0 +1,117 @@
+"""What of each retrieved passage the LLM reads: the window of sentences that best matches the
+question, within a size budget. Pure functions.
+
+Prompt processing dominates an answer on a CPU (~250 prompt tokens/s for the 0.5B model here),
+so the prompt is kept to the sentences that can answer. A sentence scores by the question's
+content words / CJK bigrams it shares, the exact terms it shares (trial ids, numbers, acronyms,
+which also work across languages) and, for a question asking for a quantity, by containing a
+number. The best-scoring contiguous window of sentences that fits the budget is kept, marked
+with "…" where it was cut. The whole passage is still what answers are checked against and
+what the user sees.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.keywords import support_units, tokenize
+from ingest.text import split_sentences, weighted_len
+
+from .citations import expects_quantity, extract_numbers
+
+ELLIPSIS = "…"
+_ID_RE = re.compile(r"\d|^[a-z]{2,}[-\d]")
+
+
+def question_terms(question: str) -> tuple[set[str], set[str], bool]:
+    """(content units, exact terms, wants a number) of a question."""
+    tokens = tokenize(question)
+    acronyms = {a.lower() for a in re.findall(r"\b[A-Z][A-Z0-9\-]{2,}\b", question)}
+    exact = {t for t in tokens if _ID_RE.search(t) or t in acronyms}
+    return support_units(question), exact, expects_quantity(question)
+
+
+def sentence_score(sentence: str, units: set[str], exact: set[str], wants_number: bool) -> float:
+    """How likely ``sentence`` helps answer a question with these terms."""
+    score = len(units & support_units(sentence)) / max(1, len(units))
+    if exact:
+        score += 0.5 * len(exact & set(tokenize(sentence)))
+    if wants_number and extract_numbers(sentence):
+        score += 0.3
+    return score
+
+
+def _cut(text: str, budget: int) -> str:
+    """The longest prefix of ``text`` within ``budget`` weighted characters."""
+    out, used = [], 0
+    for ch in text:
+        used += weighted_len(ch)
+        if used > budget:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+_CLAUSE_END_RE = re.compile(r"[,，;；:：、]\s*")
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clause spans (absolute offsets) of text[start:end], cut after commas and semicolons."""
+    spans, pos = [], start
+    for m in _CLAUSE_END_RE.finditer(text, start, end):
+        spans.append((pos, m.end()))
+        pos = m.end()
+    if pos < end:
+        spans.append((pos, end))
+    return spans
+
+
+def _best_window(text: str, spans: list[tuple[int, int]], scores: list[float],
+                 budget: int) -> tuple[int, int]:
+    """Indices [i, j) of the contiguous spans within ``budget`` with the highest total score
+    (the earliest on ties); a single span over the budget forms a window on its own."""
+    best = (-1.0, 0, 1)
+    for i in range(len(spans)):
+        total, j = 0.0, i
+        while j < len(spans) and weighted_len(text[spans[i][0]:spans[j][1]]) <= budget:
+            total += scores[j]
+            j += 1
+        if j == i:
+            total, j = scores[i], i + 1
+        if total > best[0]:
+            best = (total, i, j)
+    return best[1], best[2]
+
+
+def excerpt(text: str, question: str, budget: int) -> str:
+    """The window of ``text`` most relevant to ``question`` in at most ``budget`` weighted
+    characters (a CJK character counts 2), with "…" where text was left out. ``budget`` <= 0
+    or a text within it: the text unchanged."""
+    if budget <= 0 or weighted_len(text) <= budget:
+        return text
+    units, exact, wants_number = question_terms(question)
+
+    def score(a: int, b: int) -> float:
+        return sentence_score(text[a:b], units, exact, wants_number)
+
+    spans = [(s.start, s.end) for s in split_sentences(text) if text[s.start:s.end].strip()]
+    if not spans:
+        spans = [(0, len(text))]
+    i, j = _best_window(text, spans, [score(a, b) for a, b in spans], budget)
+    start, end = spans[i][0], spans[j - 1][1]
+    if weighted_len(text[start:end]) > budget:
+        # one sentence longer than the budget: its best run of clauses instead
+        clauses = _clauses(text, start, end)
+        ci, cj = _best_window(text, clauses, [score(a, b) for a, b in clauses], budget)
+        start, end = clauses[ci][0], clauses[cj - 1][1]
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    body = text[start:end]
+    if weighted_len(body) > budget:  # a single clause still too long: its beginning
+        body = _cut(body, budget)
+        end = start + len(body)
+    prefix = ELLIPSIS if text[:start].strip() else ""
+    suffix = ELLIPSIS if text[end:].strip() else ""
+    return f"{prefix}{body}{suffix}"

@@ -1,0 +1,307 @@
+"""Answering with the embedded models, side by side with the LangChain baseline, in one run.
+
+Both systems get a fresh empty index (temporary data dir), the same loaded EmbeddingGemma and
+the same loaded Qwen2.5 GGUF (each loaded once; the bench checks the process cache holds one of
+each). Measured in this order on the gold questions:
+
+* ingest of the sample corpus: ClinCite's pipeline vs the baseline (LangChain
+  RecursiveCharacterTextSplitter 1000/200 + langchain_chroma, no checking);
+* query latency: each system's retrieval of 10 passages per question (also used for recall@5);
+* answers: ClinCite through ``Assistant.stream`` (time to first token, total, and where the time
+  goes: retrieval, prompt processing, generation, checking; prompt tokens counted with the
+  model's tokenizer) and the baseline's chain (streamed too, for its first token);
+* correctness, declines and false refusals as the eval harness scores them.
+
+A warm-up question per system is not counted.
+
+    python -m bench.answer_bench [--gold eval/gold/sample_gold.jsonl] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .common import current_rss_mib, machine, pct, peak_rss_mib, write_json
+
+BREAKDOWN = ("retrieve_s", "prompt_s", "decode_s", "check_s")
+
+
+class StreamingClinCite:
+    """ClinCite as the eval harness sees it, answering through ``stream`` to time the first
+    token; every answer's timings are kept."""
+
+    name = "clincite"
+
+    def __init__(self, assistant: Any) -> None:
+        self.assistant = assistant
+        self.query_s: list[float] = []
+        self.answers: list[dict] = []
+
+    def doc_text(self, doc_id: str) -> str | None:
+        return self.assistant.store.document_text(doc_id)
+
+    def retrieve(self, question: str, k: int):
+        t0 = time.perf_counter()
+        out = self.assistant.retrieve(question, k=k)
+        self.query_s.append(time.perf_counter() - t0)
+        return out
+
+    def answer(self, question: str) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        answer = None
+        for event in self.assistant.stream(question):
+            if event.kind == "answer":
+                answer = event.answer
+        total = time.perf_counter() - t0
+        assert answer is not None
+        t = dict(answer.timings)
+        rec = {"question": question, "total_s": total, "abstained": answer.abstained,
+               "reason": answer.abstain_reason, "llm_called": "generate_s" in t, **t}
+        if "generate_s" in t:
+            rec["decode_s"] = t["generate_s"] - t.get("prompt_s", 0.0)
+            rec["draft_chars"] = len(answer.draft)
+        self.answers.append(rec)
+        by_id = {r.chunk_id: r for r in answer.retrieved}
+        return {"text": answer.text, "abstained": answer.abstained,
+                "retrieved": answer.retrieved, "latency_s": total,
+                "cited": {c.n: by_id[c.chunk_id] for c in answer.citations
+                          if c.chunk_id in by_id},
+                "citations": [c.model_dump() for c in answer.citations], "answer": answer}
+
+
+class TimedBaseline:
+    """The eval harness's baseline with its retrieval and first token timed."""
+
+    def __init__(self, baseline: Any) -> None:
+        self.inner = baseline
+        self.name = baseline.name
+        self.query_s: list[float] = []
+        self.answers: list[dict] = []
+
+    def doc_text(self, doc_id: str) -> str | None:
+        return self.inner.doc_text(doc_id)
+
+    def retrieve(self, question: str, k: int):
+        t0 = time.perf_counter()
+        out = self.inner.retrieve(question, k)
+        self.query_s.append(time.perf_counter() - t0)
+        return out
+
+    def answer(self, question: str) -> dict[str, Any]:
+        out = self.inner.answer(question)
+        self.answers.append({"question": question, "total_s": out["latency_s"],
+                             "first_token_s": out["first_token_s"]})
+        return out
+
+
+def prompt_tokens(assistant: Any, answer: Any, tokenizer: Any) -> int:
+    """Tokens of the answer prompt (system + user) this answer was generated from."""
+    state = {"standalone": answer.standalone_question, "passages": answer.retrieved,
+             "language": answer.language}
+    system, user = (m.content for m in assistant.chain.messages(state))
+    return len(tokenizer.tokenize((system + user).encode("utf-8"), add_bos=False))
+
+
+def summary(values: list[float]) -> dict[str, float | None]:
+    return {"p50": pct(values, 50), "p95": pct(values, 95),
+            "mean": sum(values) / len(values) if values else None, "n": len(values)}
+
+
+def run(gold: Path, corpus: Path, limit: int | None) -> dict:
+    from assistant import models
+    from assistant.api import Assistant
+    from assistant.config import Settings
+    from eval.baseline import BaselineSystem
+    from eval.dataset import load_gold
+    from eval.runner import make_similarity, metrics_for, run_items
+
+    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="clincite-answer-bench-")))
+    items = load_gold(gold)[: limit or None]
+    t0 = time.perf_counter()
+    embedder = models.load_embedder(settings)
+    embedder_load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    llm = models.load_chat_model(settings)
+    llm_load_s = time.perf_counter() - t0
+    rss_models = current_rss_mib()
+
+    assistant = Assistant(settings, embedder=embedder, llm=llm)
+    t0 = time.perf_counter()
+    report = assistant.ingest([corpus])
+    clincite_ingest_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    baseline = BaselineSystem(settings, embedder, llm, corpus)
+    baseline_ingest_s = time.perf_counter() - t0
+    doc_langs = {d["doc_id"]: d["language"] for d in assistant.documents()}
+
+    ours, theirs = StreamingClinCite(assistant), TimedBaseline(baseline)
+    ours.answer("What proportion of breast cancer bone metastases are osteolytic?")  # warm-up
+    theirs.answer("What proportion of breast cancer bone metastases are osteolytic?")
+    ours.answers.clear()
+    theirs.answers.clear()
+
+    similarity = make_similarity(embedder)
+    print(f"answer bench: ClinCite, {len(items)} questions", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    our_results = run_items(ours, items, doc_langs, retrieval_only=False, settings=settings,
+                            similarity=similarity)
+    ours_s = time.perf_counter() - t0
+    print(f"answer bench: baseline, {len(items)} questions", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    their_results = run_items(theirs, items, doc_langs, retrieval_only=False,
+                              settings=settings, similarity=similarity)
+    theirs_s = time.perf_counter() - t0
+    errors = [r.error for r in our_results + their_results if r.error]
+    if errors:
+        raise RuntimeError(f"{len(errors)} items failed, first: {errors[0]}")
+
+    from llama_cpp import Llama
+
+    tokenizer = Llama(model_path=str(models.resolve_llm_path(settings.llm.model, settings)),
+                      vocab_only=True, verbose=False)
+    called = [a for a in ours.answers if a["llm_called"]]
+    # prompt tokens of each LLM call, rebuilt from the answers kept by stream
+    tokens = []
+    for r, a in zip(our_results, ours.answers, strict=True):
+        if a["llm_called"]:
+            state_answer = _answer_for(assistant, r.question)
+            tokens.append(prompt_tokens(assistant, state_answer, tokenizer))
+    loaded = [k for k in models._cache if k[0] in ("embedder", "llm")]
+    m_ours, m_theirs = metrics_for(our_results), metrics_for(their_results)
+    return {
+        "machine": machine(),
+        "settings": {"k": settings.retrieval.k, "passage_chars": settings.answer.passage_chars,
+                     "prompt": settings.answer.prompt, "max_tokens": settings.llm.max_tokens,
+                     "llm": settings.llm.model, "embedder": settings.embedder.model},
+        "items": len(items),
+        "models": {"embedder_load_s": embedder_load_s, "llm_load_s": llm_load_s,
+                   "loaded_in_process": len(loaded), "rss_after_load_mib": rss_models,
+                   "peak_rss_mib": peak_rss_mib()},
+        "clincite": {
+            "ingest_s": clincite_ingest_s, "chunks": report.chunks,
+            "query_s": summary(ours.query_s),
+            "first_token_s": summary([a["first_token_s"] for a in called]),
+            "total_s": summary([a["total_s"] for a in ours.answers]),
+            "total_llm_s": summary([a["total_s"] for a in called]),
+            "breakdown_mean_s": {k: summary([a.get(k, 0.0) for a in called])["mean"]
+                                 for k in BREAKDOWN},
+            "prompt_tokens": summary(tokens),
+            "llm_calls": len(called), "run_s": ours_s,
+            "metrics": m_ours,
+        },
+        "baseline": {
+            "ingest_s": baseline_ingest_s, "query_s": summary(theirs.query_s),
+            "first_token_s": summary([a["first_token_s"] for a in theirs.answers
+                                      if a["first_token_s"] is not None]),
+            "total_s": summary([a["total_s"] for a in theirs.answers]), "run_s": theirs_s,
+            "metrics": m_theirs,
+        },
+        "per_answer": ours.answers,
+    }
+
+
+def _answer_for(assistant: Any, question: str) -> Any:
+    """The retrieval state of a question again (retrieval is deterministic), for counting the
+    prompt's tokens without keeping every Answer object."""
+    from assistant.types import Answer
+
+    passages = assistant.retrieve(question)
+    language = assistant.chain._start(question, None, None)["language"]
+    return Answer(question=question, standalone_question=question, text="", language=language,
+                  abstained=False, retrieved=passages)
+
+
+def render(r: dict) -> str:
+    c, b = r["clincite"], r["baseline"]
+    mc, mb = c["metrics"], b["metrics"]
+
+    def s(x: float | None, unit: str = "s", scale: float = 1.0, nd: int = 2) -> str:
+        return "–" if x is None else f"{x * scale:.{nd}f} {unit}".strip()
+
+    bd = c["breakdown_mean_s"]
+    share = sum(v or 0 for v in bd.values()) or 1.0
+    lines = [
+        "## 4. Answering with the embedded models", "",
+        f"{r['items']} gold questions, one at a time, after a warm-up; ClinCite streams "
+        f"(k = {r['settings']['k']} passages, each cut to its best "
+        f"{r['settings']['passage_chars']} weighted characters, prompt "
+        f"`{r['settings']['prompt']}`). {c['llm_calls']} questions reached the LLM (the rest "
+        "were declined as out of scope before it). Models loaded once each "
+        f"({r['models']['loaded_in_process']} in the process cache): EmbeddingGemma "
+        f"{r['models']['embedder_load_s']:.1f} s, Qwen2.5 GGUF {r['models']['llm_load_s']:.1f} s.",
+        "",
+        "| ClinCite | p50 | p95 | target |", "|---|---|---|---|",
+        f"| time to first token | **{s(c['first_token_s']['p50'])}** | "
+        f"{s(c['first_token_s']['p95'])} | p50 ≤ 2 s |",
+        f"| total per answer (all questions) | **{s(c['total_s']['p50'])}** | "
+        f"{s(c['total_s']['p95'])} | p50 ≤ 6 s |",
+        f"| total per answer (questions that reached the LLM) | {s(c['total_llm_s']['p50'])} | "
+        f"{s(c['total_llm_s']['p95'])} | |",
+        f"| prompt tokens | {c['prompt_tokens']['p50']:.0f} | {c['prompt_tokens']['p95']:.0f} "
+        "| |", "",
+        "Where the time goes (mean over answers that reached the LLM): " + ", ".join(
+            f"{name} {s(bd[key])} ({100 * (bd[key] or 0) / share:.0f}%)" for key, name in
+            (("retrieve_s", "retrieval"), ("prompt_s", "prompt processing"),
+             ("decode_s", "generation"), ("check_s", "checking"))) + ".",
+        "",
+        "## 5. Side by side with the LangChain baseline (same run, same loaded models)", "",
+        "| | ClinCite | baseline |", "|---|---|---|",
+        f"| ingest sample corpus (empty index, model loaded) | {s(c['ingest_s'], nd=1)} "
+        f"({c['chunks']} chunks) | {s(b['ingest_s'], nd=1)} |",
+        f"| query latency p50 / p95 (10 passages) | {s(c['query_s']['p50'], 'ms', 1000, 0)} / "
+        f"{s(c['query_s']['p95'], 'ms', 1000, 0)} | {s(b['query_s']['p50'], 'ms', 1000, 0)} / "
+        f"{s(b['query_s']['p95'], 'ms', 1000, 0)} |",
+        f"| time to first token p50 | {s(c['first_token_s']['p50'])} | "
+        f"{s(b['first_token_s']['p50'])} |",
+        f"| answer time p50 / p95 | {s(c['total_s']['p50'])} / {s(c['total_s']['p95'])} | "
+        f"{s(b['total_s']['p50'])} / {s(b['total_s']['p95'])} |",
+        f"| recall@5 (all / zh / en / cross-lingual) | {_r(mc)} | {_r(mb)} |",
+        f"| answer correctness | {_f(mc['answer']['correctness'])} | "
+        f"{_f(mb['answer']['correctness'])} |",
+        f"| must-decline questions declined | {_decl(mc)} | {_decl(mb)} |",
+        f"| false refusals (answerable, declined) | {_fr(mc)} | {_fr(mb)} |",
+        f"| whole run (answers + scoring) | {s(c['run_s'], nd=0)} | {s(b['run_s'], nd=0)} |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _f(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def _r(m: dict) -> str:
+    groups = [m, m["by_language"].get("zh"), m["by_language"].get("en"), m["cross_lingual"]]
+    return " / ".join(_f(g["retrieval"]["recall@5"]) if g else "–" for g in groups)
+
+
+def _decl(m: dict) -> str:
+    a = m["abstention"]
+    return f"{a['correct_refusals']}/{a['unanswerable']}"
+
+
+def _fr(m: dict) -> str:
+    a = m["abstention"]
+    return f"{a['false_refusals']}/{a['answerable']}"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="clincite bench answer")
+    parser.add_argument("--gold", type=Path, default=Path("eval/gold/sample_gold.jsonl"))
+    parser.add_argument("--corpus", type=Path, default=Path("sample_corpus"))
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--name", default="answer", help="results file bench/results/NAME.json")
+    args = parser.parse_args(argv)
+    result = run(args.gold, args.corpus, args.limit)
+    result["markdown"] = render(result)
+    write_json(args.name, result)
+    print(result["markdown"])
+    return result
+
+
+if __name__ == "__main__":
+    main()

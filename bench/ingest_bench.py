@@ -1,0 +1,218 @@
+"""Ingestion throughput: the full pipeline against the embedder alone, and re-ingest.
+
+For each corpus (the sample corpus; the PubMedQA contexts written out as one .txt file per
+abstract) and in separate fresh processes:
+
+* ``embedder``: load EmbeddingGemma, then encode exactly the texts the pipeline embeds
+  (every chunk's titled form), all in one call: the embedder's own throughput.
+* ``pipeline``: load the same model, then ``ingest_paths`` on the folder into an empty index
+  (read, clean, chunk, embed, write chromadb + SQLite/FTS5), then ingest it again unchanged.
+  Finally ``clincite ingest`` is run twice more as a user would, in new processes, on a new
+  index: first ingest and re-ingest wall time including interpreter start.
+
+Peak memory is each process's peak RSS. Model loading is timed separately, not in chunks/s.
+bfloat16 against float32 is measured on the sample corpus (embedder alone), with the cosine
+between the two vectors of each text.
+
+    python -m bench.ingest_bench [--pubmedqa ../shared/pubmedqa/pqal_dev.json] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .common import in_subprocess, machine, machine_line, write_json
+
+WARMUP = ["title: warm-up | text: Denosumab delayed the first skeletal-related event.",
+          "title: 预热 | text: 地舒单抗延迟了首次骨相关事件。"]
+
+
+def _settings(data_dir: str, dtype: str = "auto") -> Any:
+    from assistant.config import Settings
+
+    s = Settings(data_dir=Path(data_dir))
+    return s.model_copy(update={"embedder": s.embedder.model_copy(update={"dtype": dtype})})
+
+
+def _chunk_texts(folder: str, settings: Any) -> list[str]:
+    from ingest.chunking import chunk_document
+    from ingest.loaders import discover, load_document, read_manifest
+
+    texts: list[str] = []
+    for path, doc_id, root in discover([Path(folder)]):
+        doc = load_document(path, doc_id=doc_id, source_root=root,
+                            manifest=read_manifest(path.parent).get(path.name))
+        texts += [c.embedding_text() for c in chunk_document(doc, settings.chunking.size,
+                                                             settings.chunking.overlap)]
+    return texts
+
+
+def embedder_case(folder: str, dtype: str = "auto", return_vectors: bool = False) -> dict:
+    from assistant.models import build_embedder
+
+    settings = _settings(tempfile.mkdtemp(), dtype)
+    texts = _chunk_texts(folder, settings)
+    t0 = time.perf_counter()
+    embedder = build_embedder(settings)
+    load_s = time.perf_counter() - t0
+    embedder.embed_documents(WARMUP)
+    t0 = time.perf_counter()
+    vectors = embedder.embed_documents(texts)
+    seconds = time.perf_counter() - t0
+    out = {"chunks": len(texts), "seconds": seconds, "load_s": load_s,
+           "dtype": getattr(embedder, "dtype", dtype),
+           "chars": sum(len(t) for t in texts)}
+    if return_vectors:
+        out["vectors"] = vectors.tolist()
+    return out
+
+
+def pipeline_case(folder: str) -> dict:
+    from assistant.models import build_embedder
+    from ingest.pipeline import ingest_paths
+    from ingest.store import IndexStore
+
+    settings = _settings(tempfile.mkdtemp())
+    t0 = time.perf_counter()
+    embedder = build_embedder(settings)
+    load_s = time.perf_counter() - t0
+    embedder.embed_documents(WARMUP)
+    store = IndexStore(settings, embedder.name)
+    t0 = time.perf_counter()
+    first = ingest_paths([Path(folder)], settings, embedder, store)
+    first_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = ingest_paths([Path(folder)], settings, embedder, store)
+    again_s = time.perf_counter() - t0
+    assert not first.failed, first.failed
+    return {"chunks": first.chunks, "seconds": first_s,
+            "embed_s": first.embed_seconds, "load_s": load_s,
+            "reingest_s": again_s, "reingest_embedded": again.chunks,
+            "documents": len(first.results)}
+
+
+def cli_case(folder: str) -> dict:
+    """``clincite ingest FOLDER`` twice in new processes on an empty index (wall time)."""
+    env = dict(os.environ, CLINCITE_DATA_DIR=tempfile.mkdtemp())
+    exe = [sys.executable, "-m", "assistant.cli", "ingest", folder]
+    times = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        subprocess.run(exe, env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return {"first_s": times[0], "again_s": times[1]}
+
+
+def write_pubmedqa_folder(path: Path, limit: int | None) -> Path:
+    from eval.dataset import load_pubmedqa
+
+    docs, _ = load_pubmedqa(path, limit)
+    folder = Path(tempfile.mkdtemp()) / "pubmedqa"
+    folder.mkdir()
+    lines = ["file\tlanguage\tkind\ttitle"]
+    for d in docs:
+        name = d.doc_id.replace(":", "_") + ".txt"
+        (folder / name).write_text(d.text, encoding="utf-8")
+        lines.append(f"{name}\ten\tabstract\t{d.title}")
+    (folder / "MANIFEST.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def run(corpora: list[tuple[str, Path]], bf16_corpus: Path | None) -> dict:
+    import numpy as np
+
+    out: dict[str, Any] = {"machine": machine(), "corpora": {}}
+    for name, folder in corpora:
+        print(f"ingest bench: {name}: embedder alone", file=sys.stderr, flush=True)
+        emb = in_subprocess(embedder_case, folder=str(folder))
+        print(f"ingest bench: {name}: full pipeline + re-ingest", file=sys.stderr, flush=True)
+        pipe = in_subprocess(pipeline_case, folder=str(folder))
+        print(f"ingest bench: {name}: CLI twice", file=sys.stderr, flush=True)
+        cli = cli_case(str(folder))
+        assert emb["chunks"] == pipe["chunks"], (emb["chunks"], pipe["chunks"])
+        out["corpora"][name] = {
+            "embedder": emb, "pipeline": pipe, "cli": cli,
+            "embedder_chunks_per_s": emb["chunks"] / emb["seconds"],
+            "pipeline_chunks_per_s": pipe["chunks"] / pipe["seconds"],
+            "overhead_ratio": pipe["seconds"] / emb["seconds"],
+            "reingest_ratio": pipe["seconds"] / pipe["reingest_s"],
+            "cli_reingest_ratio": cli["first_s"] / cli["again_s"],
+        }
+    if bf16_corpus is not None:
+        print("ingest bench: float32 vs bfloat16", file=sys.stderr, flush=True)
+        f32 = in_subprocess(embedder_case, folder=str(bf16_corpus), dtype="float32",
+                            return_vectors=True)
+        b16 = in_subprocess(embedder_case, folder=str(bf16_corpus), dtype="bfloat16",
+                            return_vectors=True)
+        a, b = np.asarray(f32.pop("vectors")), np.asarray(b16.pop("vectors"))
+        cos = (a * b).sum(axis=1)
+        out["dtype"] = {"float32": f32, "bfloat16": b16,
+                        "speedup": f32["seconds"] / b16["seconds"],
+                        "cosine_min": float(cos.min()), "cosine_mean": float(cos.mean())}
+    return out
+
+
+def render(r: dict) -> str:
+    lines = ["## 1–2. Ingestion and re-ingest", "",
+             "Chunks/s exclude model loading (timed separately); the embedder-alone run encodes "
+             "the very texts the pipeline embeds. Each run is a fresh process; memory is its "
+             "peak RSS.", "",
+             "| corpus | chunks | embedder alone | full pipeline | overhead ratio (target ≤ 1.10) "
+             "| peak RSS embedder / pipeline | model load |",
+             "|---|---|---|---|---|---|---|"]
+    for name, c in r["corpora"].items():
+        e, p = c["embedder"], c["pipeline"]
+        lines.append(
+            f"| {name} | {p['chunks']} | {e['seconds']:.1f} s = {c['embedder_chunks_per_s']:.2f}"
+            f" chunks/s | {p['seconds']:.1f} s = {c['pipeline_chunks_per_s']:.2f} chunks/s | "
+            f"**{c['overhead_ratio']:.3f}** | {e['peak_rss_mib']:.0f} / "
+            f"{p['peak_rss_mib']:.0f} MiB | {p['load_s']:.1f} s |")
+    lines += ["", "| corpus | first ingest | re-ingest unchanged (in process) | ratio (target ≥ 100×) "
+              "| `clincite ingest` first / again (new process, wall) | ratio |",
+              "|---|---|---|---|---|---|"]
+    for name, c in r["corpora"].items():
+        p, cli = c["pipeline"], c["cli"]
+        lines.append(
+            f"| {name} | {p['seconds']:.1f} s | {p['reingest_s'] * 1000:.0f} ms "
+            f"({p['reingest_embedded']} chunks embedded) | **{c['reingest_ratio']:.0f}×** | "
+            f"{cli['first_s']:.1f} s / {cli['again_s']:.2f} s | {c['cli_reingest_ratio']:.0f}× |")
+    if "dtype" in r:
+        d = r["dtype"]
+        lines += ["", f"bfloat16 vs float32 (embedder alone, sample corpus, "
+                  f"{d['float32']['chunks']} chunks): float32 {d['float32']['seconds']:.1f} s, "
+                  f"bfloat16 {d['bfloat16']['seconds']:.1f} s → **{d['speedup']:.2f}× faster**; "
+                  f"cosine between the two vectors of each chunk: mean {d['cosine_mean']:.4f}, "
+                  f"min {d['cosine_min']:.4f}. Peak RSS {d['float32']['peak_rss_mib']:.0f} vs "
+                  f"{d['bfloat16']['peak_rss_mib']:.0f} MiB."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="clincite bench ingest")
+    parser.add_argument("--corpus", type=Path, default=Path("sample_corpus"))
+    parser.add_argument("--pubmedqa", type=Path,
+                        default=Path("../shared/pubmedqa/pqal_dev.json"))
+    parser.add_argument("--limit", type=int, default=None, help="PubMedQA abstracts to use")
+    parser.add_argument("--no-dtype", action="store_true", help="skip bfloat16 vs float32")
+    args = parser.parse_args(argv)
+    corpora = [("sample corpus", args.corpus.resolve())]
+    if args.pubmedqa.is_file():
+        folder = write_pubmedqa_folder(args.pubmedqa, args.limit)
+        label = f"PubMedQA contexts ({len(list(folder.glob('*.txt')))} abstracts)"
+        corpora.append((label, folder))
+    result = run(corpora, None if args.no_dtype else args.corpus.resolve())
+    result["markdown"] = render(result)
+    write_json("ingest", result)
+    print(result["markdown"])
+    return result
+
+
+if __name__ == "__main__":
+    main()
