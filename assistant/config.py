@@ -33,7 +33,9 @@ class EmbedderSettings(BaseModel):
     ``openai:<model>`` (an OpenAI-compatible /embeddings endpoint), or ``fake`` (tests only)."""
 
     model: str = "st:default"
-    batch_size: int = Field(16, ge=1, le=1024)
+    # 8 was fastest on the 2-core CPU (16.0 s for the sample corpus vs 18.5 s at 16, 25.0 s at
+    # 32): less padding per batch; texts are sorted by length within each call
+    batch_size: int = Field(8, ge=1, le=1024)
     # "auto" uses bfloat16 where the CPU has native bf16 support (same rankings, ~1.8x faster).
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     base_url: str | None = None

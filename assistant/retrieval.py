@@ -13,8 +13,10 @@ results in bench/results/fusion_sweep.md).
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -82,6 +84,18 @@ def language_slots(base: Sequence[RetrievedChunk], fused: Sequence[tuple[str, fl
     return out
 
 
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _search_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="clincite-search")
+        return _pool
+
+
 class Retriever:
     def __init__(self, settings: Settings, embedder: Embedder, store: IndexStore) -> None:
         self.settings = settings
@@ -100,42 +114,22 @@ class Retriever:
         vectors = self.embedder.embed(queries, kind="query") if cfg.fusion != "keyword" else None
         timings["embed_query_s"] = time.perf_counter() - t0
 
-        rankings: list[tuple[list[RetrievedChunk], float, str]] = []
-        pool: dict[str, RetrievedChunk] = {}
+        # Vector search (chromadb) and keyword search (SQLite FTS5) run side by side: both
+        # spend their time in native code, so on two cores the search costs the slower one.
+        t_search = time.perf_counter()
+        dense_job = (_search_pool().submit(self._dense_rankings, vectors, cfg.fetch_k, filters)
+                     if vectors is not None else None)
         t0 = time.perf_counter()
-        if vectors is not None:
-            for vec in vectors:
-                dense = self.store.dense_search(vec, cfg.fetch_k, filters)
-                rankings.append((dense, 1.0, "dense"))
-                for c in dense:
-                    pool.setdefault(c.chunk_id, c)
-        timings["dense_s"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        if cfg.fusion != "dense":
-            for q in queries:
-                tokens = tokenize(q)
-                if cfg.fusion == "guarded":
-                    lang = detect_language(q)
-                    same = dict(filters or {})
-                    if same.get("language") and lang not in same["language"]:
-                        same_hits: list[RetrievedChunk] = []
-                    else:
-                        same["language"] = [lang]
-                        same_hits = self.store.keyword_search(tokens, cfg.fetch_k, same)
-                    anchors = anchor_terms(q, tokens)
-                    anchor_hits = (self.store.keyword_search(anchors, cfg.fetch_k, filters)
-                                   if anchors else [])
-                    rankings.append((same_hits, cfg.keyword_weight, "same_language"))
-                    rankings.append((anchor_hits, cfg.anchor_weight, "anchor"))
-                    hits = same_hits + anchor_hits
-                else:
-                    hits = self.store.keyword_search(tokens, cfg.fetch_k, filters)
-                    rankings.append((hits, 1.0 if cfg.fusion == "keyword" else
-                                     cfg.keyword_weight, "keyword"))
-                for c in hits:
-                    pool.setdefault(c.chunk_id, c)
+        keyword_rankings = self._keyword_rankings(queries, filters) if cfg.fusion != "dense" \
+            else []
         timings["keyword_s"] = time.perf_counter() - t0
+        dense_rankings, timings["dense_s"] = dense_job.result() if dense_job else ([], 0.0)
+        timings["search_s"] = time.perf_counter() - t_search
+        rankings = dense_rankings + keyword_rankings
+        pool: dict[str, RetrievedChunk] = {}
+        for ranking, _weight, _name in rankings:
+            for c in ranking:
+                pool.setdefault(c.chunk_id, c)
 
         t0 = time.perf_counter()
         if cfg.fusion == "guarded" and vectors is not None:
@@ -154,6 +148,37 @@ class Retriever:
             self._fill_dense_scores(chosen, vectors[0])
         timings["fusion_s"] = time.perf_counter() - t0
         return chosen
+
+    def _dense_rankings(self, vectors: np.ndarray, fetch_k: int, filters: Filters | None
+                        ) -> tuple[list[tuple[list[RetrievedChunk], float, str]], float]:
+        t0 = time.perf_counter()
+        out = [(self.store.dense_search(vec, fetch_k, filters), 1.0, "dense") for vec in vectors]
+        return out, time.perf_counter() - t0
+
+    def _keyword_rankings(self, queries: Sequence[str], filters: Filters | None
+                          ) -> list[tuple[list[RetrievedChunk], float, str]]:
+        cfg = self.settings.retrieval
+        rankings: list[tuple[list[RetrievedChunk], float, str]] = []
+        for q in queries:
+            tokens = tokenize(q)
+            if cfg.fusion == "guarded":
+                lang = detect_language(q)
+                same = dict(filters or {})
+                if same.get("language") and lang not in same["language"]:
+                    same_hits: list[RetrievedChunk] = []
+                else:
+                    same["language"] = [lang]
+                    same_hits = self.store.keyword_search(tokens, cfg.fetch_k, same)
+                anchors = anchor_terms(q, tokens)
+                anchor_hits = (self.store.keyword_search(anchors, cfg.fetch_k, filters)
+                               if anchors else [])
+                rankings.append((same_hits, cfg.keyword_weight, "same_language"))
+                rankings.append((anchor_hits, cfg.anchor_weight, "anchor"))
+            else:
+                hits = self.store.keyword_search(tokens, cfg.fetch_k, filters)
+                rankings.append((hits, 1.0 if cfg.fusion == "keyword" else
+                                 cfg.keyword_weight, "keyword"))
+        return rankings
 
     def _fill_dense_scores(self, chunks: list[RetrievedChunk], query: np.ndarray) -> None:
         """Keyword-only hits get their cosine too: the out-of-scope check needs it."""

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import current_rss_mib, machine, pct, peak_rss_mib, write_json
+from .common import RESULTS, current_rss_mib, machine, pct, peak_rss_mib, write_json
 
 BREAKDOWN = ("retrieve_s", "prompt_s", "decode_s", "check_s")
 
@@ -112,7 +112,8 @@ def summary(values: list[float]) -> dict[str, float | None]:
             "mean": sum(values) / len(values) if values else None, "n": len(values)}
 
 
-def run(gold: Path, corpus: Path, limit: int | None) -> dict:
+def run(gold: Path, corpus: Path, limit: int | None, with_baseline: bool = True,
+        profile: int = 0) -> dict:
     from assistant import models
     from assistant.api import Assistant
     from assistant.config import Settings
@@ -151,11 +152,15 @@ def run(gold: Path, corpus: Path, limit: int | None) -> dict:
     our_results = run_items(ours, items, doc_langs, retrieval_only=False, settings=settings,
                             similarity=similarity)
     ours_s = time.perf_counter() - t0
-    print(f"answer bench: baseline, {len(items)} questions", file=sys.stderr, flush=True)
-    t0 = time.perf_counter()
-    their_results = run_items(theirs, items, doc_langs, retrieval_only=False,
-                              settings=settings, similarity=similarity)
-    theirs_s = time.perf_counter() - t0
+    their_results, theirs_s = [], 0.0
+    if with_baseline:
+        print(f"answer bench: baseline, {len(items)} questions", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        their_results = run_items(theirs, items, doc_langs, retrieval_only=False,
+                                  settings=settings, similarity=similarity)
+        theirs_s = time.perf_counter() - t0
+    if profile:
+        _profile(assistant, [i.question for i in items if i.answerable][:profile])
     errors = [r.error for r in our_results + their_results if r.error]
     if errors:
         raise RuntimeError(f"{len(errors)} items failed, first: {errors[0]}")
@@ -194,7 +199,7 @@ def run(gold: Path, corpus: Path, limit: int | None) -> dict:
             "llm_calls": len(called), "run_s": ours_s,
             "metrics": m_ours,
         },
-        "baseline": {
+        "baseline": None if not with_baseline else {
             "ingest_s": baseline_ingest_s, "query_s": summary(theirs.query_s),
             "first_token_s": summary([a["first_token_s"] for a in theirs.answers
                                       if a["first_token_s"] is not None]),
@@ -203,6 +208,22 @@ def run(gold: Path, corpus: Path, limit: int | None) -> dict:
         },
         "per_answer": ours.answers,
     }
+
+
+def _profile(assistant: Any, questions: list[str]) -> None:
+    """pyinstrument over a few answers: where the time of an answer goes, by function."""
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.005)
+    profiler.start()
+    for q in questions:
+        for _ in assistant.stream(q):
+            pass
+    profiler.stop()
+    text = profiler.output_text(unicode=True, color=False, show_all=False)
+    (RESULTS / "answer_profile.txt").write_text(
+        f"pyinstrument, {len(questions)} gold questions answered through Assistant.stream\n\n"
+        + text, encoding="utf-8")
 
 
 def _answer_for(assistant: Any, question: str) -> Any:
@@ -218,7 +239,7 @@ def _answer_for(assistant: Any, question: str) -> Any:
 
 def render(r: dict) -> str:
     c, b = r["clincite"], r["baseline"]
-    mc, mb = c["metrics"], b["metrics"]
+    mc = c["metrics"]
 
     def s(x: float | None, unit: str = "s", scale: float = 1.0, nd: int = 2) -> str:
         return "–" if x is None else f"{x * scale:.{nd}f} {unit}".strip()
@@ -248,7 +269,13 @@ def render(r: dict) -> str:
             f"{name} {s(bd[key])} ({100 * (bd[key] or 0) / share:.0f}%)" for key, name in
             (("retrieve_s", "retrieval"), ("prompt_s", "prompt processing"),
              ("decode_s", "generation"), ("check_s", "checking"))) + ".",
-        "",
+        "", f"Answers: correctness {_f(mc['answer']['correctness'])}, must-decline declined "
+        f"{_decl(mc)}, false refusals {_fr(mc)}, recall@5 {_r(mc)} (all / zh / en / "
+        "cross-lingual).", ""]
+    if b is None:
+        return "\n".join(lines) + "\n"
+    mb = b["metrics"]
+    lines += [
         "## 5. Side by side with the LangChain baseline (same run, same loaded models)", "",
         "| | ClinCite | baseline |", "|---|---|---|",
         f"| ingest sample corpus (empty index, model loaded) | {s(c['ingest_s'], nd=1)} "
@@ -295,8 +322,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--corpus", type=Path, default=Path("sample_corpus"))
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--name", default="answer", help="results file bench/results/NAME.json")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--profile", type=int, default=3,
+                        help="answers profiled with pyinstrument afterwards (0: none)")
     args = parser.parse_args(argv)
-    result = run(args.gold, args.corpus, args.limit)
+    result = run(args.gold, args.corpus, args.limit, not args.no_baseline, args.profile)
     result["markdown"] = render(result)
     write_json(args.name, result)
     print(result["markdown"])

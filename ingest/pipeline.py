@@ -21,8 +21,9 @@ from .loaders import ManifestEntry, discover, load_document, read_manifest
 from .store import IndexStore
 
 # Embed and write in groups of about this many chunks, so an interrupted ingest keeps the
-# documents it finished and memory stays flat on large corpora.
-GROUP_CHUNKS = 64
+# documents it finished and memory stays flat on large corpora. The embedder sorts each group
+# by length before batching, so larger groups pad less (bench/results/performance.md).
+GROUP_CHUNKS = 256
 
 Progress = Callable[[int, int], None]
 
@@ -118,7 +119,7 @@ def ingest_paths(
                 error=f"could not be read ({type(exc).__name__}: {exc}); check the file"))
 
     with store.write_lock():
-        store.reconcile()
+        store.reconcile(force=False)
         ingest_documents(docs, settings, embedder, store, report=report, progress=progress)
         if sync:
             folder_roots = {str(p.resolve()) for p in paths if p.is_dir()}

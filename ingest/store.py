@@ -37,6 +37,10 @@ SCHEMA_VERSION = 1
 # the index name changes with it, so a stale index is never reused.
 PIPELINE_VERSION = 2
 CHROMA_BATCH = 2000
+# keyword terms in more than this share of chunks, and more than this many, are left out of
+# BM25 queries (see IndexStore._selective_terms)
+COMMON_SHARE = 0.05
+COMMON_MIN_CHUNKS = 1000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -83,14 +87,29 @@ class IndexStore:
         self._db_path = self.dir / "records.sqlite3"
         self._local = threading.local()
         self.db.executescript(SCHEMA)
-        self._client = self._make_client(settings)
-        self.collection = self._client.get_or_create_collection(
-            name=self.name,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedder": embedder_name,
-                      "chunking": json.dumps(settings.chunking.model_dump())},
-            embedding_function=None,
-        )
+        self._settings = settings
+        self._collection: Any = None
+        self._collection_lock = threading.Lock()
+        self._dirty_marked = False
+        if settings.chroma_host:
+            self.collection  # noqa: B018 - a remote server is checked at once: fail early
+
+    @property
+    def collection(self) -> Any:
+        """The Chroma collection, opened on first use: commands that need no vectors (a
+        re-ingest of an unchanged corpus, listing documents) never import chromadb."""
+        if self._collection is None:
+            with self._collection_lock:
+                if self._collection is None:
+                    client = self._make_client(self._settings)
+                    self._collection = client.get_or_create_collection(
+                        name=self.name,
+                        configuration={"hnsw": {"space": "cosine"}},
+                        metadata={"embedder": self.embedder_name,
+                                  "chunking": json.dumps(self._settings.chunking.model_dump())},
+                        embedding_function=None,
+                    )
+        return self._collection
 
     def _make_client(self, settings: Settings) -> Any:
         import chromadb
@@ -119,6 +138,9 @@ class IndexStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=10000")
+            # document frequencies of keyword terms (see keyword_search)
+            conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING "
+                         "fts5vocab(main, chunks_fts, 'row')")
             self._local.conn = conn
         return conn
 
@@ -154,11 +176,29 @@ class IndexStore:
             fh.write(str(os.getpid()))
             fh.flush()
             yield
+            self._mark_clean()  # every write under the lock completed
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
 
     # -- writes -------------------------------------------------------------------------------
+
+    def _mark_dirty(self) -> None:
+        """Recorded before any vector write: if the process dies before the lock is released
+        cleanly, the next ingest knows to reconcile vectors with records."""
+        if not self._dirty_marked:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('vectors_dirty', '1')")
+            self._dirty_marked = True
+
+    def _mark_clean(self) -> None:
+        """Called when a write session ends without error: anything an earlier interrupted
+        session left was reconciled at its start, and this session's writes completed."""
+        self.db.execute("DELETE FROM meta WHERE key='vectors_dirty'")
+        self._dirty_marked = False
+
+    def vectors_dirty(self) -> bool:
+        return self.db.execute("SELECT 1 FROM meta WHERE key='vectors_dirty'").fetchone() \
+            is not None
 
     def document_hash(self, doc_id: str) -> str | None:
         row = self.db.execute("SELECT content_hash FROM documents WHERE doc_id=?",
@@ -173,6 +213,7 @@ class IndexStore:
         old_ids = {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?",
                                                  (doc.doc_id,))}
         new_ids = [c.chunk_id for c in chunks]
+        self._mark_dirty()
         for i in range(0, len(chunks), CHROMA_BATCH):
             batch = chunks[i : i + CHROMA_BATCH]
             self.collection.upsert(
@@ -208,6 +249,7 @@ class IndexStore:
         with self._transaction():
             self._delete_rows(doc_id)
         if ids:
+            self._mark_dirty()
             self._delete_vectors(ids)
         return len(ids)
 
@@ -231,9 +273,13 @@ class IndexStore:
             raise
         self.db.execute("COMMIT")
 
-    def reconcile(self) -> dict[str, int]:
+    def reconcile(self, force: bool = True) -> dict[str, int]:
         """Repair what an interrupted write left: delete vectors without rows, and drop the
-        records of documents whose vectors are missing (the next ingest re-adds them)."""
+        records of documents whose vectors are missing (the next ingest re-adds them).
+        ``force=False``: only when a write was interrupted (the dirty mark is still set);
+        listing every vector id costs time on a large index."""
+        if not force and not self.vectors_dirty():
+            return {"orphan_vectors": 0, "incomplete_documents": 0}
         vector_ids = set(self.collection.get(include=[])["ids"])
         row_ids = {r[0]: r[1] for r in self.db.execute("SELECT chunk_id, doc_id FROM chunks")}
         orphans = sorted(vector_ids - set(row_ids))
@@ -308,9 +354,35 @@ class IndexStore:
             out.append(row)
         return out
 
+    def _chunk_total(self) -> int:
+        """Number of chunks, cached for a minute (only the keyword-term cut-off uses it)."""
+        now = time.monotonic()
+        cached = getattr(self, "_total", None)
+        if cached is None or now - cached[1] > 60:
+            cached = (self.count_chunks(), now)
+            self._total = cached
+        return cached[0]
+
+    def _selective_terms(self, terms: list[str]) -> list[str]:
+        """Leave out terms found in more than COMMON_SHARE of the chunks and in more than
+        COMMON_MIN_CHUNKS of them: their BM25 weight is small (IDF <= ~3) but scoring their
+        long posting lists is most of a keyword query's time on a large index (44 -> ~10 ms
+        at 100k chunks). Small indexes keep every term; the rarest term is always kept."""
+        if len(terms) < 2:
+            return terms
+        total = self._chunk_total()
+        limit = max(COMMON_MIN_CHUNKS, COMMON_SHARE * total)
+        if total <= limit:
+            return terms
+        marks = ",".join("?" * len(terms))
+        df = dict(self.db.execute(f"SELECT term, doc FROM temp.chunks_vocab WHERE term IN "
+                                  f"({marks})", terms).fetchall())
+        keep = [t for t in terms if df.get(t, 0) <= limit]
+        return keep or [min(terms, key=lambda t: df.get(t, 0))]
+
     def keyword_search(self, tokens: Sequence[str], k: int,
                        filters: Filters | None = None) -> list[RetrievedChunk]:
-        terms = sorted({t for t in tokens if t})
+        terms = self._selective_terms(sorted({t for t in tokens if t}))
         if not terms:
             return []
         query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)

@@ -133,6 +133,28 @@ def test_reconcile_removes_orphans(settings: Settings, corpus: Path) -> None:
     assert consistent(store) == n
 
 
+def test_interrupted_write_is_reconciled_by_the_next_ingest(settings: Settings,
+                                                            corpus: Path) -> None:
+    """Vector writes set a dirty mark that only a cleanly finished write session clears: a
+    clean index is re-ingested without opening Chroma at all, a dirty one is repaired."""
+    embedder, store = make_store(settings)
+    ingest_paths([corpus], settings, embedder, store)
+    n = consistent(store)
+    assert not store.vectors_dirty()
+    fresh = IndexStore(settings, embedder.name)
+    assert ingest_paths([corpus], settings, embedder, fresh).count("skipped") == 5
+    assert fresh._collection is None  # nothing to do, nothing opened
+    # a writer killed after writing a vector: the mark stays, the orphan stays
+    store._mark_dirty()
+    store.collection.upsert(ids=["orphan-1"], embeddings=[embedder.embed_query("sarcoma")],
+                            metadatas=[{"doc_id": "ghost", "language": "en", "kind": "x"}])
+    again = IndexStore(settings, embedder.name)
+    assert again.vectors_dirty()
+    ingest_paths([corpus], settings, embedder, again)
+    assert "orphan-1" not in again.collection.get(include=[])["ids"]
+    assert not again.vectors_dirty() and consistent(again) == n
+
+
 def test_changing_embedder_or_chunking_builds_a_new_index(settings: Settings) -> None:
     a = IndexStore(settings, "fake-a")
     b = IndexStore(settings, "fake-b")
