@@ -110,20 +110,23 @@ class Retriever:
         timings = timings if timings is not None else {}
         queries = [question, *extra_queries]
 
+        # Keyword search (SQLite FTS5, native code) needs no vector: it runs in a worker
+        # thread while the question is embedded, then the vector search (chromadb) runs.
+        keyword_job = (_search_pool().submit(self._keyword_rankings, queries, filters)
+                       if cfg.fusion != "dense" else None)
         t0 = time.perf_counter()
         vectors = self.embedder.embed(queries, kind="query") if cfg.fusion != "keyword" else None
         timings["embed_query_s"] = time.perf_counter() - t0
 
-        # Vector search (chromadb) and keyword search (SQLite FTS5) run side by side: both
-        # spend their time in native code, so on two cores the search costs the slower one.
         t_search = time.perf_counter()
-        dense_job = (_search_pool().submit(self._dense_rankings, vectors, cfg.fetch_k, filters)
-                     if vectors is not None else None)
-        t0 = time.perf_counter()
-        keyword_rankings = self._keyword_rankings(queries, filters) if cfg.fusion != "dense" \
-            else []
-        timings["keyword_s"] = time.perf_counter() - t0
-        dense_rankings, timings["dense_s"] = dense_job.result() if dense_job else ([], 0.0)
+        dense_rankings: list[tuple[list[RetrievedChunk], float, str]] = []
+        timings["dense_s"] = 0.0
+        if vectors is not None:
+            dense_rankings, timings["dense_s"] = self._dense_rankings(vectors, cfg.fetch_k,
+                                                                      filters)
+        keyword_rankings, timings["keyword_s"] = keyword_job.result() if keyword_job \
+            else ([], 0.0)
+        # what the searches add after the embedding (the keyword search overlaps it)
         timings["search_s"] = time.perf_counter() - t_search
         rankings = dense_rankings + keyword_rankings
         pool: dict[str, RetrievedChunk] = {}
@@ -156,7 +159,8 @@ class Retriever:
         return out, time.perf_counter() - t0
 
     def _keyword_rankings(self, queries: Sequence[str], filters: Filters | None
-                          ) -> list[tuple[list[RetrievedChunk], float, str]]:
+                          ) -> tuple[list[tuple[list[RetrievedChunk], float, str]], float]:
+        t0 = time.perf_counter()
         cfg = self.settings.retrieval
         rankings: list[tuple[list[RetrievedChunk], float, str]] = []
         for q in queries:
@@ -178,7 +182,7 @@ class Retriever:
                 hits = self.store.keyword_search(tokens, cfg.fetch_k, filters)
                 rankings.append((hits, 1.0 if cfg.fusion == "keyword" else
                                  cfg.keyword_weight, "keyword"))
-        return rankings
+        return rankings, time.perf_counter() - t0
 
     def _fill_dense_scores(self, chunks: list[RetrievedChunk], query: np.ndarray) -> None:
         """Keyword-only hits get their cosine too: the out-of-scope check needs it."""
