@@ -253,7 +253,8 @@ def render(r: dict) -> str:
         f"{r['settings']['passage_chars']} weighted characters, prompt "
         f"`{r['settings']['prompt']}`). {c['llm_calls']} questions reached the LLM (the rest "
         "were declined as out of scope before it). Models loaded once each "
-        f"({r['models']['loaded_in_process']} in the process cache): EmbeddingGemma "
+        f"({r['models']['loaded_in_process']} in the process cache; a load time near 0 means an "
+        "earlier benchmark in the same process had loaded it): EmbeddingGemma "
         f"{r['models']['embedder_load_s']:.1f} s, Qwen2.5 GGUF {r['models']['llm_load_s']:.1f} s.",
         "",
         "| ClinCite | p50 | p95 | target |", "|---|---|---|---|",

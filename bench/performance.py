@@ -40,7 +40,7 @@ def targets(ing: dict | None, ret: dict | None, ans: dict | None, mem: dict | No
             d = ing["dtype"]
             rows.append(("bfloat16 where the CPU supports it",
                          f"{d['bfloat16']['dtype']} by default here, {d['speedup']:.2f}× "
-                         f"float32's speed, vectors' cosine ≥ {d['cosine_min']:.3f}", "1",
+                         f"float32's speed, vectors' cosine ≥ {d['cosine_min']:.4f}", "1",
                          d["bfloat16"]["dtype"] == "bfloat16"))
         for name, c in ing["corpora"].items():
             rows.append((f"re-ingest ≥ 100× faster than first ingest ({name})",

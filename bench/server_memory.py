@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="clincite bench memory")
     parser.add_argument("--timeout", type=float, default=180)
     args = parser.parse_args(argv)
+    from assistant.config import Settings
+
+    k = Settings().retrieval.k  # the app's default number of passages
     port = _free_port()
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
         answer_s = []
         for q in QUESTIONS:
             t1 = time.perf_counter()
-            chat, _sources, _box = client.predict(q, [], [], "All", 6, api_name="/respond")
+            chat, _sources, _box = client.predict(q, [], [], "All", k, api_name="/respond")
             answer_s.append(time.perf_counter() - t1)
             assert chat and chat[-1]["role"] == "assistant"
         after = _memory(proc.pid)
