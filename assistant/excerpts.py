@@ -18,17 +18,16 @@ from ingest.keywords import support_units, tokenize
 from ingest.text import split_sentences, weighted_len
 
 from .citations import expects_quantity, extract_numbers
+from .retrieval import anchor_terms
 
 ELLIPSIS = "…"
-_ID_RE = re.compile(r"\d|^[a-z]{2,}[-\d]")
 
 
 def question_terms(question: str) -> tuple[set[str], set[str], bool]:
-    """(content units, exact terms, wants a number) of a question."""
-    tokens = tokenize(question)
-    acronyms = {a.lower() for a in re.findall(r"\b[A-Z][A-Z0-9\-]{2,}\b", question)}
-    exact = {t for t in tokens if _ID_RE.search(t) or t in acronyms}
-    return support_units(question), exact, expects_quantity(question)
+    """(content units, exact terms, wants a number) of a question; the exact terms are the
+    retriever's language-independent anchors (trial ids, numbers, acronyms)."""
+    return (support_units(question), set(anchor_terms(question, tokenize(question))),
+            expects_quantity(question))
 
 
 def sentence_score(sentence: str, units: set[str], exact: set[str], wants_number: bool) -> float:

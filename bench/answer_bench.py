@@ -37,8 +37,9 @@ class StreamingClinCite:
 
     name = "clincite"
 
-    def __init__(self, assistant: Any) -> None:
+    def __init__(self, assistant: Any, tokenizer: Any) -> None:
         self.assistant = assistant
+        self.tokenizer = tokenizer
         self.query_s: list[float] = []
         self.answers: list[dict] = []
 
@@ -65,6 +66,7 @@ class StreamingClinCite:
         if "generate_s" in t:
             rec["decode_s"] = t["generate_s"] - t.get("prompt_s", 0.0)
             rec["draft_chars"] = len(answer.draft)
+            rec["prompt_tokens"] = prompt_tokens(self.assistant, answer, self.tokenizer)
         self.answers.append(rec)
         by_id = {r.chunk_id: r for r in answer.retrieved}
         return {"text": answer.text, "abstained": answer.abstained,
@@ -140,7 +142,11 @@ def run(gold: Path, corpus: Path, limit: int | None, with_baseline: bool = True,
     baseline_ingest_s = time.perf_counter() - t0
     doc_langs = {d["doc_id"]: d["language"] for d in assistant.documents()}
 
-    ours, theirs = StreamingClinCite(assistant), TimedBaseline(baseline)
+    from llama_cpp import Llama
+
+    tokenizer = Llama(model_path=str(models.resolve_llm_path(settings.llm.model, settings)),
+                      vocab_only=True, verbose=False)
+    ours, theirs = StreamingClinCite(assistant, tokenizer), TimedBaseline(baseline)
     ours.answer("What proportion of breast cancer bone metastases are osteolytic?")  # warm-up
     theirs.answer("What proportion of breast cancer bone metastases are osteolytic?")
     ours.answers.clear()
@@ -165,17 +171,8 @@ def run(gold: Path, corpus: Path, limit: int | None, with_baseline: bool = True,
     if errors:
         raise RuntimeError(f"{len(errors)} items failed, first: {errors[0]}")
 
-    from llama_cpp import Llama
-
-    tokenizer = Llama(model_path=str(models.resolve_llm_path(settings.llm.model, settings)),
-                      vocab_only=True, verbose=False)
     called = [a for a in ours.answers if a["llm_called"]]
-    # prompt tokens of each LLM call, rebuilt from the answers kept by stream
-    tokens = []
-    for r, a in zip(our_results, ours.answers, strict=True):
-        if a["llm_called"]:
-            state_answer = _answer_for(assistant, r.question)
-            tokens.append(prompt_tokens(assistant, state_answer, tokenizer))
+    tokens = [a["prompt_tokens"] for a in called]
     loaded = [k for k in models._cache if k[0] in ("embedder", "llm")]
     m_ours, m_theirs = metrics_for(our_results), metrics_for(their_results)
     return {
@@ -224,17 +221,6 @@ def _profile(assistant: Any, questions: list[str]) -> None:
     (RESULTS / "answer_profile.txt").write_text(
         f"pyinstrument, {len(questions)} gold questions answered through Assistant.stream\n\n"
         + text, encoding="utf-8")
-
-
-def _answer_for(assistant: Any, question: str) -> Any:
-    """The retrieval state of a question again (retrieval is deterministic), for counting the
-    prompt's tokens without keeping every Answer object."""
-    from assistant.types import Answer
-
-    passages = assistant.retrieve(question)
-    language = assistant.chain._start(question, None, None)["language"]
-    return Answer(question=question, standalone_question=question, text="", language=language,
-                  abstained=False, retrieved=passages)
 
 
 def render(r: dict) -> str:
