@@ -23,7 +23,7 @@ from .citations import (REFUSAL, CheckResult, check_answer, expects_quantity, is
                         neutralise_injections)
 from .config import Settings
 from .errors import BadQuestionError, EndpointError
-from .excerpts import excerpt
+from .excerpts import cut_weighted, excerpt
 from .models import Embedder
 from .retrieval import Retriever
 from .types import Answer, RetrievedChunk, StreamEvent
@@ -62,8 +62,7 @@ def format_passages(passages: Sequence[RetrievedChunk], question: str = "",
     for i, p in enumerate(passages, 1):
         title = p.title.replace('"', "'")
         if budget and weighted_len(title) > TITLE_CHARS:  # titles repeat in every passage
-            title = title[: max(8, TITLE_CHARS // (2 if detect_language(title) == "zh"
-                                                  else 1))].rstrip() + "…"
+            title = cut_weighted(title, TITLE_CHARS).rstrip() + "…"
         text = excerpt(neutralise_injections(p.text), question, budget)
         blocks.append(f'<passage n="{i}" title="{title}">\n{text}\n</passage>')
     return "\n".join(blocks)

@@ -40,7 +40,7 @@ def sentence_score(sentence: str, units: set[str], exact: set[str], wants_number
     return score
 
 
-def _cut(text: str, budget: int) -> str:
+def cut_weighted(text: str, budget: int) -> str:
     """The longest prefix of ``text`` within ``budget`` weighted characters."""
     out, used = [], 0
     for ch in text:
@@ -109,7 +109,7 @@ def excerpt(text: str, question: str, budget: int) -> str:
         end -= 1
     body = text[start:end]
     if weighted_len(body) > budget:  # a single clause still too long: its beginning
-        body = _cut(body, budget)
+        body = cut_weighted(body, budget)
         end = start + len(body)
     prefix = ELLIPSIS if text[:start].strip() else ""
     suffix = ELLIPSIS if text[end:].strip() else ""

@@ -26,29 +26,26 @@ import time
 from pathlib import Path
 from typing import Any
 
+from eval.runner import ClinCiteSystem
+
 from .common import RESULTS, current_rss_mib, machine, pct, peak_rss_mib, write_json
 
 BREAKDOWN = ("retrieve_s", "prompt_s", "decode_s", "check_s")
 
 
-class StreamingClinCite:
-    """ClinCite as the eval harness sees it, answering through ``stream`` to time the first
-    token; every answer's timings are kept."""
-
-    name = "clincite"
+class StreamingClinCite(ClinCiteSystem):
+    """The eval harness's ClinCite system, answering through ``stream`` to time the first
+    token, with its retrieval timed and every answer's timings kept."""
 
     def __init__(self, assistant: Any, tokenizer: Any) -> None:
-        self.assistant = assistant
+        super().__init__(assistant)
         self.tokenizer = tokenizer
         self.query_s: list[float] = []
         self.answers: list[dict] = []
 
-    def doc_text(self, doc_id: str) -> str | None:
-        return self.assistant.store.document_text(doc_id)
-
     def retrieve(self, question: str, k: int):
         t0 = time.perf_counter()
-        out = self.assistant.retrieve(question, k=k)
+        out = super().retrieve(question, k)
         self.query_s.append(time.perf_counter() - t0)
         return out
 
@@ -68,12 +65,7 @@ class StreamingClinCite:
             rec["draft_chars"] = len(answer.draft)
             rec["prompt_tokens"] = prompt_tokens(self.assistant, answer, self.tokenizer)
         self.answers.append(rec)
-        by_id = {r.chunk_id: r for r in answer.retrieved}
-        return {"text": answer.text, "abstained": answer.abstained,
-                "retrieved": answer.retrieved, "latency_s": total,
-                "cited": {c.n: by_id[c.chunk_id] for c in answer.citations
-                          if c.chunk_id in by_id},
-                "citations": [c.model_dump() for c in answer.citations], "answer": answer}
+        return self.result(answer, total)
 
 
 class TimedBaseline:

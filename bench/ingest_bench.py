@@ -113,17 +113,10 @@ def cli_case(folder: str) -> dict:
 
 def write_pubmedqa_folder(path: Path, limit: int | None) -> Path:
     from eval.dataset import load_pubmedqa
+    from eval.runner import write_documents
 
     docs, _ = load_pubmedqa(path, limit)
-    folder = Path(tempfile.mkdtemp()) / "pubmedqa"
-    folder.mkdir()
-    lines = ["file\tlanguage\tkind\ttitle"]
-    for d in docs:
-        name = d.doc_id.replace(":", "_") + ".txt"
-        (folder / name).write_text(d.text, encoding="utf-8")
-        lines.append(f"{name}\ten\tabstract\t{d.title}")
-    (folder / "MANIFEST.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
+    return write_documents(docs, Path(tempfile.mkdtemp()) / "pubmedqa")[0]
 
 
 def run(corpora: list[tuple[str, Path]], bf16_corpus: Path | None) -> dict:

@@ -67,10 +67,15 @@ class ClinCiteSystem:
 
     def answer(self, question: str) -> dict[str, Any]:
         a = self.assistant.ask(question)
+        return self.result(a, a.timings.get("total_s", 0.0))
+
+    @staticmethod
+    def result(a: Any, latency_s: float) -> dict[str, Any]:
+        """An Answer as the harness scores it."""
         by_id = {r.chunk_id: r for r in a.retrieved}
         cited = {c.n: by_id[c.chunk_id] for c in a.citations if c.chunk_id in by_id}
         return {"text": a.text, "abstained": a.abstained, "retrieved": a.retrieved,
-                "cited": cited, "latency_s": a.timings.get("total_s", 0.0),
+                "cited": cited, "latency_s": latency_s,
                 "citations": [c.model_dump() for c in a.citations]}
 
 
@@ -353,14 +358,22 @@ def run(opts: argparse.Namespace, settings: Settings) -> int:
 
 def _pubmedqa_dir(docs: Sequence[Any], eval_dir: Path) -> tuple[Path, dict[str, str]]:
     """The baseline reads raw files: write each PubMedQA document as one .txt file."""
-    folder = eval_dir / "baseline-files"
+    return write_documents(docs, eval_dir / "baseline-files")
+
+
+def write_documents(docs: Sequence[Any], folder: Path) -> tuple[Path, dict[str, str]]:
+    """Each document as ``<doc id>.txt`` in ``folder``, with a MANIFEST.tsv giving its title,
+    language and kind (what ``clincite ingest`` reads). Returns the folder and file -> doc id."""
     folder.mkdir(parents=True, exist_ok=True)
     id_map = {}
+    lines = ["file\tlanguage\tkind\ttitle"]
     for d in docs:
         path = folder / f"{d.doc_id.replace(':', '_')}.txt"
         id_map[path.name] = d.doc_id
+        lines.append(f"{path.name}\t{d.language}\t{d.kind}\t{d.title}")
         if not path.exists():
             path.write_text(d.text, encoding="utf-8")
+    (folder / "MANIFEST.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder, id_map
 
 

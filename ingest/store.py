@@ -91,6 +91,7 @@ class IndexStore:
         self._collection: Any = None
         self._collection_lock = threading.Lock()
         self._dirty_marked = False
+        self._total: tuple[int, float] | None = None  # (chunk count, when counted)
         if settings.chroma_host:
             self.collection  # noqa: B018 - a remote server is checked at once: fail early
 
@@ -357,11 +358,9 @@ class IndexStore:
     def _chunk_total(self) -> int:
         """Number of chunks, cached for a minute (only the keyword-term cut-off uses it)."""
         now = time.monotonic()
-        cached = getattr(self, "_total", None)
-        if cached is None or now - cached[1] > 60:
-            cached = (self.count_chunks(), now)
-            self._total = cached
-        return cached[0]
+        if self._total is None or now - self._total[1] > 60:
+            self._total = (self.count_chunks(), now)
+        return self._total[0]
 
     def _selective_terms(self, terms: list[str]) -> list[str]:
         """Leave out terms found in more than COMMON_SHARE of the chunks and in more than
