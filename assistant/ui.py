@@ -28,6 +28,9 @@ EXAMPLES = [
 LANGUAGES = {"All": None, "中文 (zh)": "zh", "English (en)": "en"}
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
 _MARKER = re.compile(r"\[(\d{1,2})\]")
+STATUS = {"retrieving": "Searching the documents…",
+          "generating": "Writing; each statement is shown once it is checked…",
+          "checking": "Checking every statement against the sources…"}
 
 CSS = """
 .clincite-source {border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;margin:8px 0}
@@ -124,19 +127,18 @@ class ChatHandlers:
             filters["doc_id"] = list(doc_ids)
         if LANGUAGES.get(language):
             filters["language"] = [LANGUAGES[language]]
-        draft = ""
+        checked = ""  # only text that already passed the checker is ever shown
         try:
             for event in self.assistant.stream(message, history=turns, filters=filters or None,
                                                k=int(k) if k else None):
-                if event.kind == "token":
-                    draft += event.text
+                if event.kind == "text":
+                    checked += event.text
                     chat[-1] = {"role": "assistant",
-                                "content": f"_Drafting, not yet checked…_\n\n{draft}"}
+                                "content": f"{checked}\n\n<sub>_✔ checked so far; writing…_</sub>"}
                     yield list(chat), list(turns), sources_html(None), ""
-                elif event.kind == "status" and event.text == "checking":
+                elif event.kind == "status":
                     chat[-1] = {"role": "assistant",
-                                "content": f"_Checking every statement against the sources…_"
-                                           f"\n\n{draft}"}
+                                "content": f"{checked}\n\n<sub>_{STATUS[event.text]}_</sub>"}
                     yield list(chat), list(turns), sources_html(None), ""
                 elif event.kind == "answer" and event.answer is not None:
                     answer = event.answer

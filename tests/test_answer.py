@@ -67,21 +67,47 @@ def test_prompt_gets_excerpts_but_answers_are_checked_on_whole_passages(
     assert not answer.abstained and "ORR为28.57%" in answer.citations[0].quote
 
 
-def test_wrong_number_from_model_is_not_shown(bot: Assistant, llm: ScriptedChatModel) -> None:
+def test_wrong_number_from_model_is_replaced_by_the_quoted_source(bot: Assistant,
+                                                                   llm: ScriptedChatModel) -> None:
     llm.enqueue("ALTER-S004研究的ORR为35.5%[1]。")
     answer = bot.ask("ALTER-S004研究中安罗替尼联合化疗的ORR是多少?")
+    assert "35.5" not in answer.text and not answer.abstained
+    # quote-backed: the binding source sentence verbatim, cited, instead of a refusal
+    assert answer.text.startswith("文献原文：“") and "其ORR为28.57%" in answer.text
+    assert answer.quoted == 1
+    (c,) = answer.citations
+    assert c.quote.replace("[4]", "［4］") in answer.text and "ALTER-S004" in c.quote
+    assert answer.text.endswith("”[1]")
+    assert answer.checks[0].action == "dropped" and answer.checks[0].missing_numbers == ["35.5"]
+
+
+def test_wrong_number_and_no_binding_sentence_abstains(bot: Assistant,
+                                                       llm: ScriptedChatModel) -> None:
+    llm.enqueue("ALTER-S004研究的OS为35.5个月[1]。")
+    answer = bot.ask("ALTER-S004研究中安罗替尼联合化疗的总生存期是多少?")
     assert answer.abstained and answer.text == REFUSAL["zh"]
     assert "35.5" not in answer.text
     assert answer.retrieved, "an abstention still offers the closest passages"
     assert answer.abstain_reason == "unsupported"
 
 
-def test_quantity_question_answered_without_a_number_abstains(bot: Assistant,
-                                                               llm: ScriptedChatModel) -> None:
-    # a quoted but irrelevant sentence: supported by its passage, yet no answer to "how many"
+def test_quantity_question_answered_without_a_number_gets_the_quoted_number(
+        bot: Assistant, llm: ScriptedChatModel) -> None:
+    # a quoted but irrelevant sentence: supported by its passage, yet no answer to "how many";
+    # the source sentence that states the enrolment is quoted instead
     llm.enqueue("The aim of this study is to evaluate the efficacy and safety of pre-operative "
                 "concurrent Stereotactic Body Radiotherapy (SBRT) [1].")
     answer = bot.ask("How many participants will the SBRT osteosarcoma trial enroll?")
+    assert not answer.abstained and answer.quoted == 1
+    assert "The aim of this study" not in answer.text
+    assert answer.text.startswith('The source states: "') and "43 participants" in answer.text
+
+
+def test_quantity_question_without_any_stated_number_abstains(bot: Assistant,
+                                                              llm: ScriptedChatModel) -> None:
+    llm.enqueue("The aim of this study is to evaluate the efficacy and safety of pre-operative "
+                "concurrent Stereotactic Body Radiotherapy (SBRT) [1].")
+    answer = bot.ask("What was the median overall survival in the SBRT osteosarcoma trial?")
     assert answer.abstained and answer.abstain_reason == "no_quantity"
     assert answer.text == REFUSAL["en"] and not answer.citations
 
@@ -129,14 +155,18 @@ def test_filters_restrict_passages(bot: Assistant, llm: ScriptedChatModel) -> No
     assert {r.doc_id for r in answer.retrieved} == {one}
 
 
-def test_stream_yields_tokens_then_checked_answer(bot: Assistant,
-                                                  llm: ScriptedChatModel) -> None:
-    llm.enqueue("The study will enroll 43 participants in 1 patient group [2].")
+def test_stream_yields_only_checked_text_then_the_answer(bot: Assistant,
+                                                         llm: ScriptedChatModel) -> None:
+    llm.enqueue("The study will enroll 43 participants in 1 patient group [2]. "
+                "It will also enroll 900 healthy volunteers [2].")
     events = list(bot.stream("How many participants will the SBRT osteosarcoma trial enroll?"))
-    tokens = [e.text for e in events if e.kind == "token"]
-    assert len(tokens) > 3 and "".join(tokens).startswith("The study will enroll 43")
+    assert not [e for e in events if e.kind not in ("status", "text", "answer")]
+    shown = "".join(e.text for e in events if e.kind == "text")
     final = events[-1]
     assert final.kind == "answer" and final.answer is not None
+    # what streamed is exactly the checked answer: the invented 900 never appears
+    assert shown == final.answer.text == "The study will enroll 43 participants in 1 patient group [1]."
+    assert "900" not in shown and "900" in final.answer.draft
     assert "43 participants" in final.answer.citations[0].quote
     assert "first_token_s" in final.answer.timings
 
@@ -184,7 +214,7 @@ def test_openai_compatible_endpoint_over_socket(settings: Settings, corpus: Path
         streamed = list(bot.stream("ALTER-S004研究的ORR是多少?"))
     assert answer.text == "ALTER-S004研究的ORR为28.57%[1]。"
     assert streamed[-1].answer.text == answer.text
-    assert sum(e.kind == "token" for e in streamed) > 1
+    assert "".join(e.text for e in streamed if e.kind == "text") == answer.text
     first = server.requests[0]
     assert first["path"] == "/v1/chat/completions"
     assert first["body"]["model"] == "qwen2.5-7b" and first["body"]["temperature"] == 0

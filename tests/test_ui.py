@@ -23,10 +23,13 @@ def handlers(settings: Settings, corpus: Path) -> tuple[ChatHandlers, ScriptedCh
 
 def test_respond_streams_then_shows_checked_answer_and_sources(handlers) -> None:
     ui, llm = handlers
-    llm.enqueue("The trial will enroll 43 participants in 1 patient group [4].")
+    llm.enqueue("The trial will enroll 43 participants in 1 patient group [4]. It will also "
+                "enroll 900 healthy volunteers [4].")
     steps = list(ui.respond("How many participants will the SBRT trial enroll?", [], []))
-    drafts = [s[0][-1]["content"] for s in steps if "Drafting" in s[0][-1]["content"]]
-    assert drafts and "43 participants" in drafts[-1]
+    partial = [s[0][-1]["content"] for s in steps if "checked so far" in s[0][-1]["content"]]
+    assert partial and "43 participants" in partial[0]
+    # the unchecked draft never reaches the page: the invented 900 is in no step
+    assert not any("900" in s[0][-1]["content"] for s in steps)
     chat, turns, sources, box = steps[-1]
     final = chat[-1]["content"]
     assert "43 participants in 1 patient group [[1]](#src-1)" in final

@@ -1,0 +1,289 @@
+"""Claims: the numbers a sentence states, each bound to its unit, the measure it is a value of,
+and the subjects around it. Pure functions, table-tested in tests/test_claims.py.
+
+A number in an answer is supported only by a source sentence that states the same value with
+the same unit, of the same measure, about the same subject (``binds``). Membership of the digit
+somewhere in a passage is not support: "6 patients" is not supported by "6例PR" of another
+study, a PFS is not supported by the OS next to it, and "A and B were x and y, respectively"
+binds x to A only.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from .lexicon import Lexicon, Mention, lexicon
+
+# A number not glued to a name in front (IDH1, PD-1, ALTER-S004, q3w are names); a letter
+# after it is allowed only when it starts a unit (1000mg, 4mCi, 20mm).
+NUMBER_RE = re.compile(r"(?<![A-Za-z\d.])(?<![A-Za-z][-/])\d+(?:,\d{3})*(?:\.\d+)?(?!\d)")
+CHENG_RE = re.compile(r"([一二两三四五六七八九十])成")
+CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+             "九": 9, "十": 10}
+HALF_RE = re.compile(r"一半|半数")
+RANGE_RE = re.compile(r"\s*(?:-|–|—|~|～|至|到|to)\s*$")
+CLAUSE_RE = re.compile(r"[,，;；]|(?<=\D)\.\s")
+RESPECTIVE_RE = re.compile(r"分别|各为|respectively", re.IGNORECASE)
+LABEL_SPLIT_RE = re.compile(r"与|和|及|以及|、|\band\b|\bvs\.?|\bversus\b|对比", re.IGNORECASE)
+NEGATION_RE = re.compile(r"不伴|未伴|无|不|未|without|\bno\b|\bnon-?", re.IGNORECASE)
+
+
+def normalise_text(text: str) -> str:
+    """NFKC folds full-width digits, % and letters (２８．５７％ -> 28.57%); same length for
+    every character this project's documents contain, so offsets stay valid."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def canonical(raw: str) -> str:
+    """'1,733' -> '1733', '5.60' -> '5.6', '007' -> '7', '0.001' -> '0.001'."""
+    value = raw.replace(",", "")
+    whole, _, frac = value.partition(".")
+    frac = frac.rstrip("0")
+    whole = whole.lstrip("0") or "0"
+    return f"{whole}.{frac}" if frac else whole
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: str  # canonical: "28.57", "1000", "80" (八成)
+    unit: str | None  # lexicon unit key: "percent", "month", "mg" ...
+    start: int
+    end: int
+    in_parens: bool = False  # inside ( ): a confidence interval, an n/N, a trial number
+
+
+def _paren_depth(text: str) -> list[int]:
+    depth, out = 0, []
+    for ch in text:
+        if ch in "(（[":
+            depth += 1
+        out.append(depth)
+        if ch in ")）]" and depth:
+            depth -= 1
+    return out
+
+
+def extract_quantities(text: str, lex: Lexicon | None = None) -> list[Quantity]:
+    """Every quantity in ``text`` with its unit, in order. Ranges share their unit
+    ("0-25岁": 0 and 25 are both ages); a unit after a parenthesis counts
+    ("12(95% CI 8.7-15.4)个月" is 12 months)."""
+    lex = lex or lexicon()
+    text = normalise_text(text)
+    depth = _paren_depth(text)
+    found: list[Quantity] = []
+    for m in NUMBER_RE.finditer(text):
+        end = m.end()
+        unit = lex.unit_at(text, end)
+        if unit is None and end < len(text) and text[end].isascii() and text[end].isalpha():
+            continue  # "3D", "2a": a name, not a quantity
+        if unit is None and end < len(text) and text[end] in "(（":
+            close = _matching_paren(text, end)
+            if close is not None:
+                unit = lex.unit_at(text, close + 1)
+        found.append(Quantity(canonical(m.group(0)), unit[0] if unit else None, m.start(),
+                              end, depth[m.start()] > 0))
+    for m in CHENG_RE.finditer(text):
+        found.append(Quantity(str(CN_DIGITS[m.group(1)] * 10), "percent", m.start(), m.end()))
+    for m in HALF_RE.finditer(text):
+        found.append(Quantity("50", "percent", m.start(), m.end()))
+    found.sort(key=lambda q: q.start)
+    # a range's first number takes the unit of the second: "1-3个月", "18-70 years"
+    out = list(found)
+    for i in range(len(out) - 2, -1, -1):
+        a, b = out[i], out[i + 1]
+        if a.unit is None and b.unit and b.start - a.end <= 3 and \
+                RANGE_RE.search(text[a.end:b.start]):
+            out[i] = Quantity(a.value, b.unit, a.start, a.end, a.in_parens)
+    return out
+
+
+def _matching_paren(text: str, i: int) -> int | None:
+    depth = 0
+    for j in range(i, min(len(text), i + 80)):
+        if text[j] in "(（":
+            depth += 1
+        elif text[j] in ")）":
+            depth -= 1
+            if depth == 0:
+                return j
+    return None
+
+
+def numbers_of(text: str) -> set[str]:
+    return {q.value for q in extract_quantities(text)}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One quantity of a sentence and what it is bound to there."""
+
+    quantity: Quantity
+    measures: frozenset[str]  # strict measure keys the number is a value of
+    entities: frozenset[str]  # subjects named in the number's clause
+    label: str = ""  # for "A与B分别为x与y": the text naming this value's group (A or B)
+
+
+def clauses(text: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for m in CLAUSE_RE.finditer(text):
+        spans.append((pos, m.start()))
+        pos = m.end()
+    spans.append((pos, len(text)))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def _clause_of(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
+    for a, b in spans:
+        if a <= pos < b:
+            return a, b
+    return spans[-1] if spans else (0, 0)
+
+
+def _nearest_measure(measures: list[Mention], q: Quantity, lo: int, hi: int) -> str | None:
+    before = [m for m in measures if lo <= m.start and m.end <= q.start]
+    if before:
+        return max(before, key=lambda m: m.end).key
+    after = [m for m in measures if q.end <= m.start and m.end <= hi]
+    if after:
+        return min(after, key=lambda m: m.start).key
+    return None
+
+
+def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
+    """The claims of one sentence. A number's measure is the nearest one before it in its
+    clause, else the nearest after it there, else the nearest before it in the sentence; with
+    "分别 / respectively", the i-th number belongs to the i-th measure (or group) named."""
+    lex = lex or lexicon()
+    text = normalise_text(sentence)
+    quantities = extract_quantities(text, lex)
+    if not quantities:
+        return []
+    measures = lex.strict_measures(text)
+    entities = lex.entities.find(text)
+    spans = clauses(text)
+    bound: dict[int, tuple[str | None, str]] = _respective(text, quantities, measures, spans)
+    out = []
+    for i, q in enumerate(quantities):
+        lo, hi = _clause_of(spans, q.start)
+        if i in bound and bound[i][0]:
+            keys = frozenset({bound[i][0]})
+        else:
+            key = _nearest_measure(measures, q, lo, hi)
+            if key is None:
+                before = [m for m in measures if m.end <= q.start]
+                key = max(before, key=lambda m: m.end).key if before else None
+            keys = frozenset({key}) if key else frozenset()
+        clause_entities = frozenset(m.key for m in entities if lo <= m.start < hi) | \
+            frozenset(e for e in entities_in(text[lo:hi], lex) if e.startswith("trial:"))
+        out.append(Claim(q, keys, clause_entities, bound.get(i, (None, ""))[1]))
+    return out
+
+
+def _respective(text: str, quantities: list[Quantity], measures: list[Mention],
+                spans: list[tuple[int, int]]) -> dict[int, tuple[str | None, str]]:
+    """Index of a quantity -> (measure key, group label) for "A与B分别为x与y" and
+    "A and B were x and y, respectively"."""
+    out: dict[int, tuple[str | None, str]] = {}
+    for kw in RESPECTIVE_RE.finditer(text):
+        english = kw.group(0).lower() == "respectively"
+        lo, hi = _clause_of(spans, max(0, kw.start() - 1))
+        if english:
+            # the values stand before "respectively"; the names before the values
+            idx = [i for i, q in enumerate(quantities)
+                   if not q.in_parens and q.end <= kw.start() and q.start >= _sentence_lo(
+                       text, kw.start())]
+            if len(idx) < 2:
+                continue
+            head_end = quantities[idx[0]].start
+            verb = re.search(r"\b(were|was|are|is|of)\b[^,;]*$", text[:head_end])
+            head_end = verb.start() if verb else head_end
+            head_lo = _sentence_lo(text, head_end)
+        else:
+            idx = [i for i, q in enumerate(quantities)
+                   if not q.in_parens and kw.end() <= q.start < _value_run_end(text, kw.end())]
+            if len(idx) < 2:
+                continue
+            head_end, head_lo = kw.start(), lo
+        names = [m for m in measures if head_lo <= m.start and m.end <= head_end]
+        head = text[head_lo:head_end]
+        if len(names) == len(idx):
+            for i, m in zip(idx, names, strict=True):
+                out[i] = (m.key, "")
+            continue
+        labels = [p for p in LABEL_SPLIT_RE.split(head) if p.strip()]
+        if len(labels) < len(idx) and not english:
+            # "比较了A与B的疗效,PR率分别为x与y": the groups are named in the clause before
+            prev = [s for s in spans if s[1] <= lo and not re.search(r"\d", text[s[0]:s[1]])]
+            if prev:
+                a, b = prev[-1]
+                labels = [p for p in LABEL_SPLIT_RE.split(text[a:b]) if p.strip()]
+        key = names[-1].key if names else None
+        if len(labels) >= len(idx):
+            labels = labels[-len(idx):]
+            for i, label in zip(idx, labels, strict=True):
+                out[i] = (key, label.strip())
+    return out
+
+
+def _sentence_lo(text: str, pos: int) -> int:
+    cuts = [m.end() for m in re.finditer(r"[。;；]|\.\s", text[:pos])]
+    return cuts[-1] if cuts else 0
+
+
+def _value_run_end(text: str, pos: int) -> int:
+    """Where the values after "分别为" end: the end of that clause."""
+    m = re.search(r"[,，;；。]", text[pos:])
+    return pos + m.start() if m else len(text)
+
+
+@dataclass
+class LabelSignature:
+    negated: bool
+    units: set[str] = field(default_factory=set)
+
+
+def label_signature(text: str) -> LabelSignature:
+    from ingest.keywords import support_units
+
+    return LabelSignature(bool(NEGATION_RE.search(text)), support_units(text))
+
+
+def pick_label(context: str, labels: list[str]) -> int | None:
+    """Which of a source's group ``labels`` an answer's ``context`` (the words right before
+    its number) names: by negation first ("不伴有" vs "伴有"), then by words only one label
+    has. None when the context does not tell them apart."""
+    if len(labels) < 2 or not context.strip():
+        return None
+    sigs = [label_signature(lab) for lab in labels]
+    ctx = label_signature(context)
+    if len({s.negated for s in sigs}) > 1:
+        hits = [i for i, s in enumerate(sigs) if s.negated == ctx.negated]
+        if len(hits) == 1:
+            return hits[0]
+    common = set.intersection(*(s.units for s in sigs)) if sigs else set()
+    scores = [len((s.units - common) & ctx.units) for s in sigs]
+    best = max(scores)
+    if best > 0 and scores.count(best) == 1:
+        return scores.index(best)
+    return None
+
+
+# Trial and study identifiers mean the same in every language: ALTER-S004, EZH-202, RMS2005,
+# NCT02601950, ISG-STS 1001.
+TRIAL_ID_RE = re.compile(r"(?<![A-Za-z0-9-])(?:NCT\d{8}|[A-Z]{2,}[A-Z0-9]*(?:-[A-Z0-9]+)*-?"
+                         r"[A-Z]?\d{3,}|[A-Z]{2,}-[A-Z]{2,} \d{3,})(?![A-Za-z0-9])")
+
+
+def entities_in(text: str, lex: Lexicon | None = None) -> set[str]:
+    """Subjects named in ``text``: lexicon entities and trial ids ("trial:ALTER-S004")."""
+    text = normalise_text(text)
+    found = (lex or lexicon()).entities.keys_in(text)
+    found |= {"trial:" + re.sub(r"[\s-]", "", m.group(0)).upper()
+              for m in TRIAL_ID_RE.finditer(text)}
+    return found
+
+
+def measures_in(text: str, lex: Lexicon | None = None) -> set[str]:
+    return {m.key for m in (lex or lexicon()).strict_measures(normalise_text(text))}

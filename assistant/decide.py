@@ -1,0 +1,148 @@
+"""What an answer must contain to be shown: pure functions over the question and the checker's
+state, table-tested in tests/test_decide.py.
+
+- ``question_parts``: the measures a question asks for ("ORR和DCR分别是多少" asks two), and
+  how many values it wants ("两组…分别" wants two).
+- ``answers_question``: the checked sentences so far answer the question — a number of an
+  asked measure for a quantity question, about the question's subjects.
+- ``best_quote``: the source sentence that states what was asked (measure, subject, a number
+  for a quantity question), for a quote-backed answer when the model's draft fails the check
+  or leaves a part out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ingest.keywords import support_units
+
+from .citations import PassageView, SourceSentence, expects_quantity
+from .claims import entities_in, measures_in
+from .lexicon import lexicon
+
+RESPECTIVE_Q_RE = re.compile(r"分别|各(是|为|自)|两组|两种|both|each|respectively|"
+                             r"\bin the two\b|\bfor the two\b", re.IGNORECASE)
+
+NOT_FOUND = {"zh": "文献中未找到{what}的数据。", "en": "The documents do not state the {what}."}
+QUOTE_LEAD = {
+    ("zh", "zh"): "文献原文：“{quote}”",
+    ("en", "en"): 'The source states: "{quote}"',
+    ("zh", "en"): "文献原文（英文）：“{quote}”",
+    ("en", "zh"): 'The source states (in Chinese): "{quote}"',
+}
+
+
+@dataclass(frozen=True)
+class Parts:
+    measures: tuple[str, ...]  # strict measures asked, in the order asked
+    entities: frozenset[str]  # subjects named in the question
+    quantity: bool  # the question asks for a number
+    values: int  # how many values the question wants (2 for "两组…分别")
+
+
+def question_parts(question: str) -> Parts:
+    lex = lexicon()
+    seen: list[str] = []
+    for m in lex.strict_measures(question):
+        if m.key not in seen:
+            seen.append(m.key)
+    wants = max(len(seen), 2 if RESPECTIVE_Q_RE.search(question) else 1)
+    return Parts(tuple(seen), frozenset(entities_in(question)),
+                 expects_quantity(question) or bool(seen and _asks_value(question)), wants)
+
+
+def _asks_value(question: str) -> bool:
+    return bool(re.search(r"多少|几|是什么|为何|what (is|was|were|are)|how", question,
+                          re.IGNORECASE))
+
+
+@dataclass
+class Coverage:
+    """What the shown sentences cover of the question."""
+
+    measures: set[str] = field(default_factory=set)
+    subjects: set[str] = field(default_factory=set)
+    numbers: int = 0  # shown sentences that carry a bound number
+
+
+def missing_measures(parts: Parts, covered: Coverage) -> list[str]:
+    return [m for m in parts.measures if m not in covered.measures]
+
+
+def answers_question(parts: Parts, covered: Coverage) -> bool:
+    """The shown sentences answer (at least part of) the question: about its subjects, with a
+    number of an asked measure where it asks for a quantity."""
+    if parts.entities and not parts.entities <= covered.subjects:
+        return False
+    if parts.quantity:
+        if covered.numbers == 0:
+            return False
+        if parts.measures and not set(parts.measures) & covered.measures:
+            return False
+    return True
+
+
+def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
+               measure: str | None = None, min_overlap: float = 0.3,
+               semantic: dict[tuple[int, int], float] | None = None
+               ) -> tuple[PassageView, SourceSentence] | None:
+    """The source sentence that states what ``question`` asks (or its ``measure`` part): it
+    names the measure (a number of it, for a quantity question), its context names every
+    subject of the question, and it shares enough of the question's other words."""
+    wanted = {measure} if measure else set(parts.measures)
+    q_units = support_units(_strip_measures(question))
+    best: tuple[float, PassageView, SourceSentence] | None = None
+    for view in views:
+        for s in view.sentences:
+            if not parts.entities <= s.context:
+                continue
+            if parts.quantity:
+                if not s.claims:
+                    continue
+                if wanted and not any(c.measures & wanted for c in s.claims):
+                    continue
+            elif wanted and not measures_in(s.text) & wanted:
+                continue
+            ctx_units = support_units(s.text) | view.units
+            overlap = len(q_units & ctx_units) / max(1, len(q_units))
+            sim = (semantic or {}).get((view.n, s.start), 0.0)
+            need = min_overlap if wanted or parts.entities else 2 * min_overlap
+            if overlap < need and sim < 0.6:
+                continue
+            score = overlap + sim + 0.01 * (len(views) - view.n)
+            if best is None or score > best[0]:
+                best = (score, view, s)
+    return (best[1], best[2]) if best else None
+
+
+def _strip_measures(question: str) -> str:
+    """The question without its measure words and question words: what must match besides."""
+    lex = lexicon()
+    out = question
+    for m in sorted(lex.measures.find(question), key=lambda m: -m.start):
+        out = out[:m.start] + " " + out[m.end:]
+    return out
+
+
+def quote_sentence(quote: str, marker: int, question_language: str,
+                   source_language: str) -> str:
+    """A quote-backed answer sentence: the source sentence verbatim, cited."""
+    # a document's own reference marks ("潜力[4]。") are not ClinCite's citation markers
+    quote = re.sub(r"\[(\d{1,3}(?:[-–,，]\d{1,3})*)\]", r"［\1］", quote.strip())
+    lead = QUOTE_LEAD[(question_language, source_language)].format(quote=quote)
+    return f"{lead}[{marker}]" if question_language == "zh" else f"{lead} [{marker}]"
+
+
+def not_found_sentence(measure: str, language: str) -> str:
+    lex = lexicon()
+    aliases = lex.measures.aliases(measure)
+    upper = [a for a in aliases if a.isupper() and a.isascii()]
+    if language == "zh":
+        zh = [a for a in aliases if not a.isascii()]
+        what = upper[0].upper() if upper else (zh[0] if zh else measure)
+    else:
+        long = [a for a in aliases if a.isascii() and " " in a]
+        what = long[0] if long else (upper[0] if upper else measure)
+    return NOT_FOUND[language].format(what=what)

@@ -1,0 +1,99 @@
+"""The bilingual measure / unit / entity lexicon (``assistant/data/lexicon.yaml``) and the pure
+functions that find its terms in text. Data lives in the YAML file, not in regexes here: a new
+measure, unit or drug is one line there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+_LATIN_RE = re.compile(r"[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A lexicon term found in a text: ``key`` is the canonical entry, [start, end) its span."""
+
+    key: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Table:
+    """One section of the lexicon, compiled: aliases -> canonical keys, longest alias first."""
+
+    keys: dict[str, str]  # lower-cased alias -> key
+    pattern: re.Pattern[str]
+    generic: frozenset[str] = frozenset()
+
+    def find(self, text: str) -> list[Mention]:
+        """Non-overlapping mentions, leftmost-longest."""
+        return [Mention(self.keys[m.group(0).lower()], m.start(), m.end())
+                for m in self.pattern.finditer(text)]
+
+    def keys_in(self, text: str) -> set[str]:
+        return {m.key for m in self.find(text)}
+
+    def aliases(self, key: str) -> list[str]:
+        return [a for a, k in self.keys.items() if k == key]
+
+
+def _alias_regex(alias: str, glued: bool = False) -> str:
+    body = re.escape(alias)
+    if glued and _LATIN_RE.search(alias):  # a unit may follow its digits: 1000mg, 4mCi
+        return rf"{body}(?![A-Za-z])"
+    if _LATIN_RE.search(alias):
+        # whole words only; "PD" is not the start of "PD-1" and "OS" not part of "dose"
+        return rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9]|-[A-Za-z0-9])"
+    return body
+
+
+def _table(section: dict, glued: bool = False) -> Table:
+    keys: dict[str, str] = {}
+    generic: set[str] = set()
+    for key, value in section.items():
+        aliases = value
+        if isinstance(value, dict):
+            aliases = value.get("aliases", [])
+            if value.get("generic"):
+                generic.add(key)
+        for alias in aliases:
+            keys[str(alias).lower()] = key
+    ordered = sorted(keys, key=len, reverse=True)
+    pattern = re.compile("|".join(_alias_regex(a, glued) for a in ordered), re.IGNORECASE)
+    return Table(keys=keys, pattern=pattern, generic=frozenset(generic))
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    measures: Table
+    units: Table
+    entities: Table
+
+    def strict_measures(self, text: str) -> list[Mention]:
+        """Measures that bind a number (not the generic 'proportion' / 'risk')."""
+        return [m for m in self.measures.find(text) if m.key not in self.measures.generic]
+
+    def unit_at(self, text: str, pos: int) -> tuple[str, int] | None:
+        """The unit starting at ``pos`` (after optional spaces): (key, end) or None."""
+        i = pos
+        while i < len(text) and text[i] in " \u00a0\t":
+            i += 1
+        m = self.units.pattern.match(text, i)
+        if not m:
+            return None
+        return self.units.keys[m.group(0).lower()], m.end()
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    raw = resources.files("assistant").joinpath("data/lexicon.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(raw)
+    return Lexicon(measures=_table(data["measures"]), units=_table(data["units"], glued=True),
+                   entities=_table(data["entities"]))
