@@ -57,11 +57,34 @@ def reciprocal_rank(ranks: Sequence[int | None]) -> float:
     return 1.0 / min(found) if found else 0.0
 
 
-def answer_correct(answer: str, must: Sequence[Sequence[str]]) -> bool:
-    """Every group has at least one alternative in the answer (case-insensitive, NFKC)."""
-    text = unicodedata.normalize("NFKC", answer).lower()
-    return all(any(unicodedata.normalize("NFKC", alt).lower() in text for alt in group)
-               for group in must)
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def answer_correct(answer: str, must: Sequence[Sequence[str]],
+                   order: Sequence[Sequence[str]] | None = None) -> bool:
+    """Every ``must`` group has at least one alternative in the answer (case-insensitive,
+    NFKC), and, when ``order`` is given, its groups appear in that order (``order_kept``)."""
+    text = _fold(answer)
+    if not all(any(_fold(alt) in text for alt in group) for group in must):
+        return False
+    return order_kept(answer, order) if order else True
+
+
+def order_kept(answer: str, order: Sequence[Sequence[str]]) -> bool:
+    """Each group of ``order`` has an alternative in the answer that starts after the match
+    of the group before it ends ("分别为 76% 与 44%" keeps [["76%"], ["44%"]]; "44% 与 76%"
+    does not). Taking, for each group, the match that ends first finds an ordering whenever
+    one exists."""
+    text = _fold(answer)
+    pos = 0
+    for group in order:
+        ends = [i + len(alt) for alt in map(_fold, group) if alt
+                for i in [text.find(alt, pos)] if i >= 0]
+        if not ends:
+            return False
+        pos = min(ends)
+    return True
 
 
 YES_NO_RE = re.compile(r"\b(yes|no|maybe)\b|(是的|是|否|不是|不|可能|也许)", re.IGNORECASE)

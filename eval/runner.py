@@ -120,7 +120,8 @@ def run_items(system: Any, items: Sequence[GoldItem], doc_langs: dict[str, str],
                 r.latency_s = out["latency_s"]
                 r.citations = out["citations"]
                 if item.must:
-                    r.correct = (not r.abstained) and answer_correct(r.answer, item.must)
+                    r.correct = (not r.abstained) and answer_correct(r.answer, item.must,
+                                                                     item.order)
                 if item.decision:
                     r.decision = None if r.abstained else yes_no_maybe(r.answer)
                     r.correct = r.decision == item.decision
