@@ -1,9 +1,11 @@
-"""The gold question set (dev: the 64 the defaults were tuned on). Every quote is verbatim in
-its source and every reference answer passes its own check."""
+"""The gold question sets: dev (the 64 the defaults were tuned on) and test (held out). Every
+quote is verbatim in its source, every reference answer passes its own check, and the test
+split covers what the "right or declined" brief asks of it."""
 
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,8 @@ from ingest.loaders import read_manifest
 from .conftest import ROOT, SAMPLE
 
 GOLD_DIR = ROOT / "eval" / "gold"
-DEV = GOLD_DIR / "dev.jsonl"
+DEV, TEST = GOLD_DIR / "dev.jsonl", GOLD_DIR / "test.jsonl"
+REVIEW = "000_a0e78b7251f244fd.txt"  # the 2023 drug-therapy review
 LANGS = {name: entry.language for name, entry in read_manifest(SAMPLE).items()}
 
 
@@ -27,7 +30,7 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-@pytest.mark.parametrize("path", [DEV], ids=["dev"])
+@pytest.mark.parametrize("path", [DEV, TEST], ids=["dev", "test"])
 def test_every_evidence_quote_occurs_in_its_source(path: Path) -> None:
     for item in load_gold(path):
         if not item.answerable:
@@ -39,7 +42,7 @@ def test_every_evidence_quote_occurs_in_its_source(path: Path) -> None:
             assert any(quote in t for t in texts), (item.id, quote)
 
 
-@pytest.mark.parametrize("path", [DEV], ids=["dev"])
+@pytest.mark.parametrize("path", [DEV, TEST], ids=["dev", "test"])
 def test_reference_answers_pass_their_own_check(path: Path) -> None:
     """The gold must not ask for what its own answer lacks, and every required value is in
     the quoted evidence in one of its forms (a typo in a number shows up here)."""
@@ -56,6 +59,11 @@ def test_sample_gold_path_is_the_dev_split() -> None:
     assert load_gold(GOLD_DIR / "sample_gold.jsonl") == load_gold(DEV)
 
 
+def test_ids_are_unique_across_splits() -> None:
+    ids = [i.id for path in (DEV, TEST) for i in load_gold(path)]
+    assert len(ids) == len(set(ids))
+
+
 def test_dev_split_meets_its_brief() -> None:
     items = load_gold(DEV)
     assert len(items) == 64
@@ -64,6 +72,24 @@ def test_dev_split_meets_its_brief() -> None:
     assert sum(not i.answerable for i in items) >= 8
     assert any(len(i.sources) >= 2 for i in items), "a comparison across two documents"
     assert sum(i.order is not None for i in items) >= 5, "respective pairs keep their order"
+
+
+def test_test_split_meets_its_brief() -> None:
+    items = load_gold(TEST)
+    langs = Counter(i.lang for i in items)
+    assert len(items) >= 45
+    assert min(langs.values()) >= 0.4 * len(items), langs
+    assert sum(REVIEW in i.sources for i in items) >= 15
+    near_misses = [i for i in items if not i.answerable]
+    assert len(near_misses) >= 10
+    near_langs = Counter(i.lang for i in near_misses)
+    assert near_langs["zh"] >= 4 and near_langs["en"] >= 4, near_langs
+    assert sum(len(i.must) >= 2 for i in items) >= 15, "multi-part questions"
+    assert sum(i.order is not None for i in items) >= 10, "respective pairs"
+    trial_records = {s for s, lang in LANGS.items() if lang == "en"}
+    assert sum(i.lang == "zh" and set(i.sources) <= trial_records for i in items) >= 5
+    assert sum(i.lang == "en" and _cross_lingual(i) for i in items) >= 10
+    assert any(len(i.sources) >= 2 for i in items)
 
 
 @pytest.mark.parametrize("line, message", [
