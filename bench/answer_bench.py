@@ -14,7 +14,7 @@ each). Measured in this order on the gold questions:
 
 A warm-up question per system is not counted.
 
-    python -m bench.answer_bench [--gold eval/gold/sample_gold.jsonl] [--limit N]
+    python -m bench.answer_bench [--gold eval/gold/dev.jsonl] [--limit N]
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def _fr(m: dict) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="clincite bench answer")
-    parser.add_argument("--gold", type=Path, default=Path("eval/gold/sample_gold.jsonl"))
+    parser.add_argument("--gold", type=Path, default=Path("eval/gold/dev.jsonl"))
     parser.add_argument("--corpus", type=Path, default=Path("sample_corpus"))
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--name", default="answer", help="results file bench/results/NAME.json")

@@ -43,7 +43,7 @@ def run_one(settings: Settings, overrides: dict, gold: Path | None, pubmedqa: Pa
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--gold", type=Path, default=Path("eval/gold/sample_gold.jsonl"))
+    parser.add_argument("--gold", type=Path, default=Path("eval/gold/dev.jsonl"))
     parser.add_argument("--pubmedqa", type=Path,
                         default=Path("../shared/pubmedqa/pqal_dev.json"))
     parser.add_argument("--work", type=Path, default=Path("runs/fusion_sweep"))

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     parser = argparse.ArgumentParser(prog="clincite bench retrieval")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
-    parser.add_argument("--gold", type=Path, default=Path("eval/gold/sample_gold.jsonl"))
+    parser.add_argument("--gold", type=Path, default=Path("eval/gold/dev.jsonl"))
     parser.add_argument("--corpus", type=Path, default=Path("sample_corpus"))
     parser.add_argument("--pubmedqa", type=Path,
                         default=Path("../shared/pubmedqa/pqal_dev.json"))

@@ -116,5 +116,6 @@ class BaselineSystem:
         text = "".join(pieces)
         return {"text": text.strip(), "abstained": is_refusal(text), "retrieved": passages,
                 "cited": {i: p for i, p in enumerate(passages, 1)},
+                "model_input": context,
                 "latency_s": time.perf_counter() - t0, "first_token_s": first_token_s,
                 "citations": []}

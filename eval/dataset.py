@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from assistant.errors import ClinCiteError
 from assistant.types import Document
@@ -14,26 +14,38 @@ from assistant.types import Document
 
 class GoldItem(BaseModel):
     """One gold question. ``must``: groups of alternatives; the answer is correct when every
-    group has one of its alternatives in it (case-insensitive). ``evidence``: verbatim quote(s)
-    from the source that hold the answer. ``sources``: file names (doc ids) of those documents."""
+    group has one of its alternatives in it (case-insensitive). ``order``: groups that must
+    also appear in this order ("分别为 A 与 B", "A and B, respectively"). ``evidence``:
+    verbatim quote(s) from the source that hold the answer. ``sources``: file names (doc ids)
+    of those documents. ``answerable`` false: a question the documents do not answer, which
+    must be declined (no ``must``, ``order`` or ``evidence``)."""
 
     id: str
     question: str
     lang: Literal["zh", "en"]
     answer: str = ""
     must: list[list[str]] = Field(default_factory=list)
+    order: list[list[str]] | None = None
     evidence: str | list[str] = ""
     sources: list[str] = Field(default_factory=list)
     answerable: bool = True
     # PubMedQA: the expected yes/no/maybe decision
     decision: Literal["yes", "no", "maybe"] | None = None
 
-    @field_validator("must")
+    @field_validator("must", "order")
     @classmethod
-    def _groups_not_empty(cls, value: list[list[str]]) -> list[list[str]]:
-        if any(not group for group in value):
-            raise ValueError("every 'must' group needs at least one alternative")
+    def _groups_not_empty(cls, value: list[list[str]] | None) -> list[list[str]] | None:
+        if value is not None and any(not group or not all(group) for group in value):
+            raise ValueError("every group needs at least one alternative, none of them empty")
         return value
+
+    @model_validator(mode="after")
+    def _order_fits(self) -> GoldItem:
+        if self.order is not None and len(self.order) < 2:
+            raise ValueError("'order' needs two or more groups")
+        if not self.answerable and (self.must or self.order or self.evidence_list):
+            raise ValueError("a must-decline question has no 'must', 'order' or 'evidence'")
+        return self
 
     @property
     def evidence_list(self) -> list[str]:

@@ -23,8 +23,9 @@ from assistant.errors import ClinCiteError
 from assistant.types import RetrievedChunk
 
 from .dataset import EvalError, GoldItem, load_gold, load_pubmedqa
-from .metrics import (answer_correct, chunk_is_relevant, citation_counts, evidence_ranks, mean,
-                      percentile, recall_at, reciprocal_rank, safe_ratio, yes_no_maybe)
+from .metrics import (METRIC_BY_NAME, Shown, answer_correct, chunk_is_relevant, citation_counts,
+                      decision_scores, evidence_ranks, evidence_read, mean, percentile, recall_at,
+                      reciprocal_rank, safe_ratio, shown_scores, yes_no_maybe)
 
 RETRIEVE_K = 10
 PUBMEDQA_SUFFIX = " Answer yes, no or maybe first, then explain briefly."
@@ -40,6 +41,8 @@ class ItemResult(BaseModel):
     answer: str = ""
     abstained: bool = False
     correct: bool | None = None
+    why: str = ""  # why the answer is not right: declined, a fact missing, out of order, ...
+    evidence_read: bool | None = None  # gold evidence all in the model's input (None: unknown)
     decision: str | None = None
     decision_gold: str | None = None
     citations: list[dict[str, Any]] = Field(default_factory=list)
@@ -119,11 +122,9 @@ def run_items(system: Any, items: Sequence[GoldItem], doc_langs: dict[str, str],
                 r.answer, r.abstained = out["text"], out["abstained"]
                 r.latency_s = out["latency_s"]
                 r.citations = out["citations"]
-                if item.must:
-                    r.correct = (not r.abstained) and answer_correct(r.answer, item.must)
-                if item.decision:
-                    r.decision = None if r.abstained else yes_no_maybe(r.answer)
-                    r.correct = r.decision == item.decision
+                if item.answerable:
+                    r.evidence_read = evidence_read(item.evidence_list, out.get("model_input"))
+                _judge(r, item)
                 if not r.abstained:
                     cfg = settings.answer
                     r.citation_counts = citation_counts(
@@ -138,6 +139,23 @@ def run_items(system: Any, items: Sequence[GoldItem], doc_langs: dict[str, str],
         if progress:
             progress(i, len(items))
     return results
+
+
+def _judge(r: ItemResult, item: GoldItem) -> None:
+    """Set ``correct`` (None when there is nothing to judge by) and ``why`` from the answer."""
+    if not item.answerable:
+        r.why = "" if r.abstained else "answered a must-decline question"
+        return
+    if item.must:
+        r.correct = not r.abstained and answer_correct(r.answer, item.must, item.order)
+        r.why = ("declined" if r.abstained else "" if r.correct else
+                 "required values out of order" if answer_correct(r.answer, item.must) else
+                 "missing a required fact")
+    if item.decision:
+        r.decision = None if r.abstained else yes_no_maybe(r.answer)
+        r.correct = r.decision == item.decision
+        r.why = ("declined" if r.abstained else "" if r.correct else
+                 "no yes/no/maybe" if r.decision is None else f"said {r.decision}")
 
 
 def _ranks(item: GoldItem, retrieved: Sequence[RetrievedChunk], system: Any) -> list[int | None]:
@@ -172,7 +190,10 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, Any]:
     latencies = [r.latency_s for r in scored if r.latency_s is not None]
     correct_refusals = sum(r.abstained for r in unanswerable)
     false_refusals = sum(r.abstained for r in answerable)
-    return {
+    ran = answerable + unanswerable  # the answer step ran
+    shown = shown_scores([Shown(r.answerable, r.abstained, r.correct) for r in ran])
+    read = [r.evidence_read for r in answerable if r.evidence_read is not None]
+    out: dict[str, Any] = {
         "n": len(results),
         "errors": sum(1 for r in results if r.error),
         "retrieval": {
@@ -183,7 +204,10 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, Any]:
             "mrr": mean([reciprocal_rank(r.evidence_ranks) for r in with_ranks]),
         },
         "answer": {"n": len(answered),
-                   "correctness": mean([1.0 if r.correct else 0.0 for r in answered])},
+                   "correctness": mean([1.0 if r.correct else 0.0 for r in answered]),
+                   **shown,
+                   "evidence_read": mean([1.0 if x else 0.0 for x in read]),
+                   "evidence_read_n": len(read)},
         "citation": {"precision": safe_ratio(counts["precise"], counts["citations"]),
                      "recall": safe_ratio(counts["supported"], counts["sentences"]), **counts},
         "abstention": {"correct_refusals": correct_refusals, "unanswerable": len(unanswerable),
@@ -194,6 +218,12 @@ def aggregate(results: Sequence[ItemResult]) -> dict[str, Any]:
         "latency": {"p50_s": percentile(latencies, 50) if latencies else None,
                 "p95_s": percentile(latencies, 95) if latencies else None},
     }
+    if any(r.decision_gold for r in results):  # PubMedQA
+        decided = [r for r in ran if r.decision_gold]
+        out["decision"] = decision_scores([r.decision_gold or "" for r in decided],
+                                          [r.decision for r in decided],
+                                          [r.abstained for r in decided])
+    return out
 
 
 def metrics_for(results: Sequence[ItemResult]) -> dict[str, Any]:
@@ -207,33 +237,46 @@ def metrics_for(results: Sequence[ItemResult]) -> dict[str, Any]:
 
 # -- thresholds and compare -------------------------------------------------------------------
 
-def _lookup(metrics: dict[str, Any], name: str) -> float | None:
-    for section in ("retrieval", "answer", "citation", "abstention", "latency"):
-        if name in metrics.get(section, {}):
-            return metrics[section][name]
+def _lookup(metrics: dict[str, Any], name: str) -> tuple[float | None, bool]:
+    """(value, known): a name from the metric table, or ``section.key`` for any other
+    figure in metrics.json (``abstention.false_refusals``)."""
+    if name in METRIC_BY_NAME:
+        return (metrics.get(METRIC_BY_NAME[name].section) or {}).get(name), True
     if "." in name:
         section, key = name.split(".", 1)
-        return metrics.get(section, {}).get(key)
-    return None
+        group = metrics.get(section)
+        if isinstance(group, dict) and key in group:
+            return group[key], True
+    return None, False
 
 
-def _known(metrics: dict[str, Any], name: str) -> bool:
-    return any(name in metrics.get(section, {}) for section in
-               ("retrieval", "answer", "citation", "abstention", "latency"))
+def parse_threshold(spec: str, flag: str = "--fail-under") -> tuple[str, float]:
+    """``metric=value`` -> (metric, value), for a metric from the table or a ``section.key``."""
+    name, _, value = spec.partition("=")
+    try:
+        limit = float(value)
+    except ValueError:
+        raise EvalError(f"bad {flag} '{spec}': use metric=value, e.g. recall@5=0.9") from None
+    if name not in METRIC_BY_NAME and "." not in name:
+        raise EvalError(f"{flag}: unknown metric '{name}'; use one of "
+                        f"{', '.join(METRIC_BY_NAME)} or section.key from metrics.json")
+    return name, limit
 
 
-def check_thresholds(metrics: dict[str, Any], specs: Sequence[str]) -> list[str]:
+def check_thresholds(metrics: dict[str, Any], specs: Sequence[str], *,
+                     over: bool = False) -> list[str]:
+    """The specs (``metric=value``) ClinCite misses: below the value (``--fail-under``), or
+    above it with ``over`` (``--fail-over``, for metrics where lower is better such as
+    wrong_shown_rate). A metric that was not measured counts as missed."""
+    flag = "--fail-over" if over else "--fail-under"
     failures = []
     for spec in specs:
-        if "=" not in spec:
-            raise EvalError(f"bad --fail-under '{spec}': use metric=value, e.g. recall@5=0.9")
-        name, value = spec.split("=", 1)
-        got = _lookup(metrics, name)
-        if got is None and not _known(metrics, name):
-            raise EvalError(f"--fail-under: unknown metric '{name}' (e.g. recall@5, mrr, "
-                            "correctness, precision)")
-        if got is None or got < float(value):
-            failures.append(f"{name} = {_fmt(got)} < {float(value):.3f}")
+        name, limit = parse_threshold(spec, flag)
+        got, known = _lookup(metrics, name)
+        if not known:
+            raise EvalError(f"{flag}: no '{name}' in metrics.json")
+        if got is None or (got > limit if over else got < limit):
+            failures.append(f"{name} = {_fmt(got)} {'>' if over else '<'} {limit:.3f}")
     return failures
 
 
@@ -262,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", action="store_true", help="also run the LangChain baseline")
     p.add_argument("--fail-under", action="append", default=[],
                    help="metric=value; exit 1 when ClinCite scores below (repeatable)")
+    p.add_argument("--fail-over", action="append", default=[],
+                   help="metric=value; exit 1 when ClinCite scores above, for metrics where "
+                        "lower is better, e.g. wrong_shown_rate=0.05 (repeatable)")
     p.add_argument("--llm", help="override the LLM (e.g. openai:<model>)")
     return p
 
@@ -276,6 +322,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     opts = build_parser().parse_args(argv)
     if not opts.gold and not opts.pubmedqa:
         raise EvalError("give --gold FILE or --pubmedqa FILE")
+    for specs, flag in ((opts.fail_under, "--fail-under"), (opts.fail_over, "--fail-over")):
+        for spec in specs:  # a misspelt threshold fails now, not after the run
+            parse_threshold(spec, flag)
     if opts.llm:
         settings = settings.model_copy(update={"llm": settings.llm.model_copy(
             update={"model": opts.llm})})
@@ -318,8 +367,6 @@ def run(opts: argparse.Namespace, settings: Settings) -> int:
                         similarity=similarity, pubmedqa=pubmedqa, progress=_progress)
     timing["clincite_s"] = time.perf_counter() - t0
     metrics = metrics_for(results)
-    if pubmedqa:
-        metrics["answer"]["decision_accuracy"] = metrics["answer"]["correctness"]
     if opts.baseline:
         from .baseline import BaselineSystem
 
@@ -339,7 +386,8 @@ def run(opts: argparse.Namespace, settings: Settings) -> int:
         metrics["baseline"] = metrics_for(b_results)
     timing["total_s"] = time.perf_counter() - started
     metrics["timing"] = timing
-    metrics["run"] = {"gold": str(opts.gold or opts.pubmedqa), "items": len(items),
+    metrics["run"] = {"gold": str(opts.gold or opts.pubmedqa), "split": split_name(opts),
+                      "items": len(items),
                       "retrieval_only": opts.retrieval_only,
                       "settings_hash": eval_settings.fingerprint(),
                       "embedder": embedder.name, "llm": eval_settings.llm.model,
@@ -347,13 +395,27 @@ def run(opts: argparse.Namespace, settings: Settings) -> int:
                       "ingest": report.summary()}
     write_reports(opts.out, metrics, results)
     errors = sum(1 for r in results if r.error)
-    failures = check_thresholds(metrics, opts.fail_under)
-    print(f"eval: {len(items)} items, {errors} errors; recall@5 "
-          f"{_fmt(metrics['retrieval']['recall@5'])}, correctness "
-          f"{_fmt(metrics['answer']['correctness'])}; report {opts.out / 'report.md'}")
+    failures = ([f"below threshold: {f}" for f in check_thresholds(metrics, opts.fail_under)] +
+                [f"above threshold: {f}" for f in check_thresholds(metrics, opts.fail_over,
+                                                                   over=True)])
+    headline = (f"decision accuracy {_fmt(metrics['decision']['decision_accuracy'])}"
+                if "decision" in metrics else
+                f"correctness {_fmt(metrics['answer']['correctness'])}, wrong shown "
+                f"{metrics['answer']['wrong_shown']}")
+    print(f"eval ({metrics['run']['split']}): {len(items)} items, {errors} errors; recall@5 "
+          f"{_fmt(metrics['retrieval']['recall@5'])}, {headline}; report "
+          f"{opts.out / 'report.md'}")
     for failure in failures:
-        print(f"eval: below threshold: {failure}", file=sys.stderr)
+        print(f"eval: {failure}", file=sys.stderr)
     return 1 if errors or failures else 0
+
+
+def split_name(opts: argparse.Namespace) -> str:
+    """Which question set a run is over, as the report names it: the gold file's name
+    (``dev.jsonl``, ``test.jsonl``; a link is followed) or ``PubMedQA <file>``."""
+    if opts.pubmedqa is not None:
+        return f"PubMedQA {opts.pubmedqa.name}"
+    return opts.gold.resolve().name
 
 
 def _pubmedqa_dir(docs: Sequence[Any], eval_dir: Path) -> tuple[Path, dict[str, str]]:
@@ -378,6 +440,8 @@ def write_documents(docs: Sequence[Any], folder: Path) -> tuple[Path, dict[str, 
 
 
 def _fmt(value: float | None) -> str:
+    if isinstance(value, int):  # a count
+        return str(value)
     return "–" if value is None else f"{value:.3f}"
 
 

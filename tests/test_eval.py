@@ -1,5 +1,5 @@
-"""Eval harness: metrics on hand-computed examples, the gold set's integrity, the PubMedQA
-loader, and a small end-to-end eval with the scripted LLM and the hashing embedder."""
+"""Eval harness: metrics on hand-computed examples, the PubMedQA loader, and small end-to-end
+evals with the scripted LLM and the hashing embedder. The gold sets' integrity: test_gold.py."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ import pytest
 
 from assistant.cli import main
 from assistant.types import RetrievedChunk
-from eval.dataset import EvalError, load_gold, load_pubmedqa
-from eval.metrics import (answer_correct, chunk_is_relevant, citation_counts, evidence_ranks,
-                          percentile, recall_at, reciprocal_rank, yes_no_maybe)
-from eval.runner import check_thresholds
-from ingest.loaders import read_manifest
+from eval.dataset import EvalError, GoldItem, load_pubmedqa
+from eval.metrics import (METRICS, Shown, answer_correct, chunk_is_relevant, citation_counts,
+                          decision_scores, evidence_ranks, evidence_read, order_kept,
+                          percentile, recall_at, reciprocal_rank, shown_scores, yes_no_maybe)
+from eval.report import ROWS
+from eval.runner import ItemResult, aggregate, check_thresholds, metrics_for, run_items
 
-from .conftest import ROOT, SAMPLE
+from .conftest import ROOT
 
-GOLD = ROOT / "eval" / "gold" / "sample_gold.jsonl"
+GOLD = ROOT / "eval" / "gold" / "dev.jsonl"
+TEST_GOLD = ROOT / "eval" / "gold" / "test.jsonl"
 
 
 # -- metrics, hand-computed -------------------------------------------------------------------
@@ -53,6 +55,203 @@ def test_evidence_ranks_table() -> None:
 ])
 def test_answer_correct(answer, must, expected) -> None:
     assert answer_correct(answer, must) is expected
+
+
+NIRO = [["76%"], ["44%"]]
+
+
+@pytest.mark.parametrize("answer, must, order, expected", [
+    ("2年PFS率分别为76%与44%", NIRO, NIRO, True),
+    ("2年PFS率分别为44%与76%", NIRO, NIRO, False),   # both facts, swapped
+    ("2年PFS率分别为44%与76%", NIRO, None, True),    # no order asked
+    ("2年PFS率为76%", NIRO, NIRO, False),            # a fact missing
+    ("76% vs 44%", [["76%"]], NIRO, True),            # order groups need not repeat must
+    ("76%", [["76%"]], NIRO, False),                  # ... but must be there
+])
+def test_answer_correct_with_order(answer, must, order, expected) -> None:
+    assert answer_correct(answer, must, order) is expected
+
+
+@pytest.mark.parametrize("answer, order, expected", [
+    ("尼罗醋司他组为76%,安慰剂组为44%", NIRO, True),
+    ("安慰剂组为44%,尼罗醋司他组为76%", NIRO, False),
+    ("44% (placebo) vs 76%, i.e. 76% and 44%", NIRO, True),   # a later pair in order counts
+    ("12", [["12"], ["2"]], False),                          # matches may not overlap
+    ("中位PFS和总OS分别为4.2和12个月", [["4.2"], ["12个月", "12 months"]], True),
+    ("12 months and 4.2 months", [["4.2"], ["12个月", "12 months"]], False),
+    # the alternative that ends first is taken: "70" leaves room for "65", "70岁和65" not
+    ("分别为70岁和65岁", [["70岁和65", "70"], ["65"]], True),
+    ("ＯＲＲ２８．５７％，ＤＣＲ１００％", [["28.57%"], ["100%"]], True),  # NFKC
+    ("DCR 100%, ORR 28.57%", [["28.57%"], ["100%"]], False),
+    ("ECOG for ≥16, LANSKY under 16", [["ecog"], ["Lansky"]], True),   # case-insensitive
+])
+def test_order_kept(answer, order, expected) -> None:
+    assert order_kept(answer, order) is expected
+
+
+@pytest.mark.parametrize("quotes, model_input, expected", [
+    (["其ORR为28.57%,疾病控制率100%"], "[1] ...其ORR为28.57%,\n疾病控制率 100% ...", True),
+    (["ORR为２８．５７％"], "ORR为28.57%", True),                    # NFKC
+    (["ORR为28.57%", "中位PFS达21.7个月"], "ORR为28.57%", False),   # every quote needed
+    (["ORR为28.57%"], "", False),                                   # read nothing
+    ([], "anything", None),                                         # nothing to look for
+    (["ORR为28.57%"], None, None),                                  # input not reported
+])
+def test_evidence_read(quotes, model_input, expected) -> None:
+    assert evidence_read(quotes, model_input) is expected
+
+
+_Y, _N = True, False
+
+
+@pytest.mark.parametrize("outcomes, expected", [
+    # right, wrong, declined (answerable); answered and declined (must-decline):
+    # shown 3 (1 right), wrong 2, 3 answerable
+    ([Shown(_Y, _N, _Y), Shown(_Y, _N, _N), Shown(_Y, _Y, _N), Shown(_N, _N, None),
+      Shown(_N, _Y, None)],
+     {"answered": 3, "correct_answered": 1, "wrong_shown": 2, "wrong_shown_rate": 2 / 3,
+      "precision_answered": 1 / 3}),
+    # everything declined: nothing wrong shown, precision undefined
+    ([Shown(_Y, _Y, _N), Shown(_N, _Y, None)],
+     {"answered": 0, "correct_answered": 0, "wrong_shown": 0, "wrong_shown_rate": 0.0,
+      "precision_answered": None}),
+    # only a must-decline question, answered: one wrong shown, no answerable to divide by
+    ([Shown(_N, _N, None)],
+     {"answered": 1, "correct_answered": 0, "wrong_shown": 1, "wrong_shown_rate": None,
+      "precision_answered": 0.0}),
+    # an answerable answer with nothing to judge it by is neither right nor wrong
+    ([Shown(_Y, _N, None), Shown(_Y, _N, _Y)],
+     {"answered": 1, "correct_answered": 1, "wrong_shown": 0, "wrong_shown_rate": 0.0,
+      "precision_answered": 1.0}),
+    ([], {"answered": 0, "correct_answered": 0, "wrong_shown": 0, "wrong_shown_rate": None,
+          "precision_answered": None}),
+])
+def test_shown_scores(outcomes, expected) -> None:
+    assert shown_scores(outcomes) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("gold, predicted, abstained, expected", [
+    (["yes", "yes", "no", "maybe"], ["yes", None, "no", "no"], [_N, _Y, _N, _N],
+     {"n": 4, "decision_accuracy": 0.5, "majority_label": "yes", "majority_class": 0.5,
+      "undecided": 0, "abstained": 1}),
+    (["no", "no", "yes"], [None, "no", None], [_N, _N, _N],
+     {"n": 3, "decision_accuracy": 1 / 3, "majority_label": "no", "majority_class": 2 / 3,
+      "undecided": 2, "abstained": 0}),
+    (["maybe", "no"], ["maybe", "maybe"], [_N, _N],   # a tie goes to the first of yes/no/maybe
+     {"n": 2, "decision_accuracy": 0.5, "majority_label": "no", "majority_class": 0.5,
+      "undecided": 0, "abstained": 0}),
+    ([], [], [], {"n": 0, "decision_accuracy": None, "majority_label": None,
+                  "majority_class": None, "undecided": 0, "abstained": 0}),
+])
+def test_decision_scores(gold, predicted, abstained, expected) -> None:
+    assert decision_scores(gold, predicted, abstained) == pytest.approx(expected)
+
+
+def _result(id_: str, lang: str, *, answerable: bool = True, abstained: bool = False,
+            correct: bool | None = None, read: bool | None = None, error: str = "",
+            latency_s: float | None = 1.0) -> ItemResult:
+    return ItemResult(id=id_, system="clincite", question="q", lang=lang, answerable=answerable,
+                      abstained=abstained, correct=correct, evidence_read=read, error=error,
+                      latency_s=latency_s)
+
+
+def test_answer_metrics_per_language_hand_computed() -> None:
+    results = [
+        _result("z1", "zh", correct=True, read=True),                    # right
+        _result("z2", "zh", correct=False, read=False),                  # wrong, shown
+        _result("z3", "zh", correct=True, read=True, error="crashed"),   # not scored
+        _result("e1", "en", abstained=True, correct=False),              # false refusal
+        _result("e2", "en", answerable=False),                           # must-decline answered
+        _result("e3", "en", answerable=False, abstained=True),           # must-decline declined
+    ]
+    m = metrics_for(results)
+    assert m["answer"] == pytest.approx({
+        "n": 3, "correctness": 1 / 3, "answered": 3, "correct_answered": 1, "wrong_shown": 2,
+        "wrong_shown_rate": 2 / 3, "precision_answered": 1 / 3, "evidence_read": 0.5,
+        "evidence_read_n": 2})
+    zh, en = m["by_language"]["zh"]["answer"], m["by_language"]["en"]["answer"]
+    assert (zh["wrong_shown"], zh["wrong_shown_rate"], zh["precision_answered"],
+            zh["evidence_read"]) == (1, 0.5, 0.5, 0.5)
+    assert (en["wrong_shown"], en["wrong_shown_rate"], en["precision_answered"],
+            en["evidence_read"]) == (1, 1.0, 0.0, None)   # e1's model input was not reported
+    assert m["abstention"]["refusal_rate_unanswerable"] == 0.5
+    assert m["abstention"]["false_refusal_rate"] == pytest.approx(1 / 3)
+    assert "decision" not in m  # only PubMedQA runs have decisions
+
+
+def test_decision_metrics_from_results() -> None:
+    rows = [("yes", "yes", False), ("yes", None, False), ("no", None, True), ("no", "no", False),
+            ("no", "yes", False)]
+    results = [ItemResult(id=str(i), system="baseline", question="q", lang="en",
+                          decision_gold=g, decision=d, abstained=a, correct=d == g,
+                          latency_s=1.0) for i, (g, d, a) in enumerate(rows)]
+    d = aggregate(results)["decision"]
+    assert d == pytest.approx({"n": 5, "decision_accuracy": 0.4, "majority_label": "no",
+                               "majority_class": 0.6, "undecided": 1, "abstained": 1})
+
+
+class _ScriptedSystem:
+    """Answers each question with a fixed reply (None: declines) and reports, or not, the
+    passages it gave its model."""
+
+    name = "scripted"
+
+    def __init__(self, replies: dict[str, tuple[str | None, str | None]]) -> None:
+        self.replies = replies
+
+    def doc_text(self, doc_id: str) -> None:
+        return None
+
+    def retrieve(self, question: str, k: int) -> list[RetrievedChunk]:
+        return []
+
+    def answer(self, question: str) -> dict:
+        text, model_input = self.replies[question]
+        out = {"text": text or "The indexed documents do not answer this question.",
+               "abstained": text is None, "cited": {}, "citations": [], "latency_s": 0.1}
+        if model_input is not None:
+            out["model_input"] = model_input
+        return out
+
+
+def test_items_are_judged_with_order_and_what_the_model_read(settings) -> None:
+    quote = "2年PFS率尼罗醋司他组为76%,安慰剂组为44%"
+    item = {"lang": "zh", "must": NIRO, "order": NIRO, "evidence": quote, "sources": ["d"]}
+    items = [GoldItem(id="kept", question="q1", **item),
+             GoldItem(id="swapped", question="q2", **item),
+             GoldItem(id="missing", question="q3", **item),
+             GoldItem(id="declined", question="q4", **item),
+             GoldItem(id="decline-me", question="q5", lang="en", answerable=False),
+             GoldItem(id="declined-ok", question="q6", lang="en", answerable=False)]
+    system = _ScriptedSystem({
+        "q1": ("分别为76%与44%", "[1] 2年PFS率尼罗醋司他组为76%,\n安慰剂组为44%。"),
+        "q2": ("分别为44%与76%", "[1] 无关的段落"),
+        "q3": ("76%", None),
+        "q4": (None, ""),
+        "q5": ("Paris.", "[1] ..."),
+        "q6": (None, None)})
+    results = {r.id: r for r in run_items(system, items, {}, retrieval_only=False,
+                                          settings=settings, similarity=None)}
+    verdicts = {k: (r.correct, r.why, r.evidence_read) for k, r in results.items()}
+    assert verdicts == {"kept": (True, "", True),
+                        "swapped": (False, "required values out of order", False),
+                        "missing": (False, "missing a required fact", None),
+                        "declined": (False, "declined", False),
+                        "decline-me": (None, "answered a must-decline question", None),
+                        "declined-ok": (None, "", None)}
+    answer = aggregate(list(results.values()))["answer"]
+    assert (answer["wrong_shown"], answer["precision_answered"], answer["evidence_read"]) == \
+        (3, 0.25, 1 / 3)
+
+
+def test_one_metric_table_for_report_and_thresholds() -> None:
+    names = [m.name for m in METRICS]
+    assert len(names) == len(set(names))
+    assert [key for _, _, key in ROWS] == names
+    # every name the table gives is one --fail-under / --fail-over accepts
+    metrics = aggregate([_result("a", "en", correct=True)])
+    for m in METRICS:
+        check_thresholds(metrics, [f"{m.name}=0"], over=m.better == "lower")
 
 
 @pytest.mark.parametrize("text, start, end, expected", [
@@ -92,43 +291,24 @@ def test_citation_counts_hand_computed() -> None:
 
 
 def test_thresholds() -> None:
-    metrics = {"retrieval": {"recall@5": 0.8, "mrr": 0.7}, "answer": {"correctness": None}}
+    metrics = {"retrieval": {"recall@5": 0.8, "mrr": 0.7},
+               "answer": {"correctness": None, "wrong_shown_rate": 0.1},
+               "abstention": {"false_refusals": 3}}
     assert check_thresholds(metrics, ["recall@5=0.75"]) == []
     assert check_thresholds(metrics, ["recall@5=0.9"]) == ["recall@5 = 0.800 < 0.900"]
     assert check_thresholds(metrics, ["correctness=0.5"])  # not measured counts as failing
+    assert check_thresholds(metrics, ["decision_accuracy=0.5"])  # nor does a gold run's
+    assert check_thresholds(metrics, ["wrong_shown_rate=0.2"], over=True) == []
+    assert check_thresholds(metrics, ["wrong_shown_rate=0.05"], over=True) == [
+        "wrong_shown_rate = 0.100 > 0.050"]
+    assert check_thresholds(metrics, ["abstention.false_refusals=2"], over=True) == [
+        "abstention.false_refusals = 3 > 2.000"]
     with pytest.raises(EvalError, match="unknown metric"):
         check_thresholds(metrics, ["bogus=1"])
-
-
-# -- the gold set -----------------------------------------------------------------------------
-
-def test_gold_set_meets_its_brief() -> None:
-    items = load_gold(GOLD)
-    langs = {row: e.language for row, e in read_manifest(SAMPLE).items()}
-    assert len(items) >= 60
-    assert sum(i.lang == "zh" for i in items) >= 20 and sum(i.lang == "en" for i in items) >= 20
-    cross = [i for i in items if i.answerable and i.lang not in {langs[s] for s in i.sources}]
-    assert len(cross) >= 15
-    assert sum(not i.answerable for i in items) >= 8
-    assert any(len(i.sources) >= 2 for i in items), "a comparison across two documents"
-
-
-def test_every_evidence_quote_occurs_in_its_source() -> None:
-    for item in load_gold(GOLD):
-        if not item.answerable:
-            assert not item.evidence_list and not item.must
-            continue
-        assert item.must and item.evidence_list, item.id
-        texts = [(SAMPLE / s).read_text(encoding="utf-8") for s in item.sources]
-        for quote in item.evidence_list:
-            assert any(quote in t for t in texts), (item.id, quote)
-
-
-def test_bad_gold_file_is_one_clear_error(tmp_path: Path) -> None:
-    bad = tmp_path / "g.jsonl"
-    bad.write_text('{"id": "a", "question": "q", "lang": "fr"}\n')
-    with pytest.raises(EvalError, match=r"g.jsonl:1: not a valid gold item.*lang"):
-        load_gold(bad)
+    with pytest.raises(EvalError, match="--fail-over: no 'answer.bogus'"):
+        check_thresholds(metrics, ["answer.bogus=1"], over=True)
+    with pytest.raises(EvalError, match="use metric=value"):
+        check_thresholds(metrics, ["recall@5"])
 
 
 # -- PubMedQA ---------------------------------------------------------------------------------
@@ -162,6 +342,35 @@ def test_shared_pubmedqa_dev_loads() -> None:
     assert {i.decision for i in items} == {"yes", "no", "maybe"}
 
 
+def test_pubmedqa_eval_reports_decisions_side_by_side(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "pqa.json"
+    more = {"333": {"QUESTION": "Does drug C prolong survival in osteosarcoma?",
+                    "CONTEXTS": ["Drug C did not prolong survival in 120 patients."],
+                    "LABELS": ["RESULTS"], "final_decision": "no"},
+            "444": {"QUESTION": "Is imaging D accurate for bone metastases?",
+                    "CONTEXTS": ["Imaging D detected 95% of bone metastases."],
+                    "LABELS": ["RESULTS"], "final_decision": "yes"}}
+    path.write_text(json.dumps({**PQA, **more}))
+    out = tmp_path / "run"
+    assert main(["eval", "--pubmedqa", str(path), "--out", str(out), "--baseline"]) == 0, \
+        capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    results = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    for system, m in (("clincite", metrics), ("baseline", metrics["baseline"])):
+        mine = [r for r in results if r["system"] == system]
+        d = m["decision"]
+        assert d["n"] == len(mine) == 4
+        assert (d["majority_label"], d["majority_class"]) == ("yes", 0.5)  # yes yes no maybe
+        assert d["decision_accuracy"] == sum(r["decision"] == r["decision_gold"]
+                                             for r in mine) / 4
+        assert d["undecided"] == sum(r["decision"] is None and not r["abstained"] for r in mine)
+    report = (out / "report.md").read_text()
+    assert report.startswith("# ClinCite evaluation: PubMedQA pqa.json")
+    assert "Decision accuracy over 4 questions: ClinCite " in report
+    assert "; Baseline " in report and "most common label (yes) scores 0.500" in report
+    assert "| Majority-class accuracy |" in report and "| Undecided answers (count) |" in report
+
+
 # -- end to end, scripted LLM -----------------------------------------------------------------
 
 def test_small_eval_end_to_end(tmp_path: Path, corpus: Path, capsys) -> None:
@@ -181,6 +390,12 @@ def test_small_eval_end_to_end(tmp_path: Path, corpus: Path, capsys) -> None:
     assert set(metrics["retrieval"]) >= {"recall@1", "recall@5", "mrr"}
     assert set(metrics["abstention"]) >= {"correct_refusals", "unanswerable", "false_refusals",
                                           "answerable"}
+    assert set(metrics["answer"]) >= {"correctness", "wrong_shown", "wrong_shown_rate",
+                                      "precision_answered", "evidence_read"}
+    for group in (metrics, *metrics["by_language"].values(), metrics["baseline"]):
+        assert group["answer"]["wrong_shown"] >= 0
+    # the baseline reports the passages it gave its model, for each answerable question
+    assert metrics["baseline"]["answer"]["evidence_read_n"] == 3
     assert metrics["n"] == 4 and metrics["abstention"]["unanswerable"] == 1
     assert set(metrics["by_language"]) == {"zh", "en"}
     assert "baseline" in metrics and metrics["baseline"]["n"] == 4
@@ -191,8 +406,12 @@ def test_small_eval_end_to_end(tmp_path: Path, corpus: Path, capsys) -> None:
     assert ours["zh-01"]["correct"] is True and ours["zh-01"]["citations"]
     assert "28.57%" in ours["zh-01"]["citations"][0]["quote"]
     assert ours["en-28"]["abstained"] is True  # "What is the capital of France?"
+    assert metrics["run"]["split"] == "tiny.jsonl"
     report = (out / "report.md").read_text()
+    assert report.startswith("# ClinCite evaluation: tiny.jsonl")
     assert "| Retrieval recall@5 |" in report and "Baseline all" in report
+    assert "| Wrong answers shown (count) |" in report and "`wrong_shown_rate`" in report
+    assert "Decision accuracy" not in report  # no decisions on a gold set
     assert "<img" in (out / "report.html").read_text()
 
     # thresholds and compare
@@ -202,6 +421,27 @@ def test_small_eval_end_to_end(tmp_path: Path, corpus: Path, capsys) -> None:
     assert "below threshold" in capsys.readouterr().err
     assert main(["eval", "compare", str(out), str(tmp_path / "run2")]) == 0
     assert "all: Retrieval recall@5" in capsys.readouterr().out
+    assert main(["eval", "--gold", str(gold), "--corpus", str(corpus), "--out",
+                 str(tmp_path / "run3"), "--fail-over", "wrong_shown=-1"]) == 1
+    assert "above threshold: wrong_shown = " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("gold, split", [(TEST_GOLD, "test.jsonl"), (GOLD, "dev.jsonl"),
+                                         (GOLD.parent / "sample_gold.jsonl", "dev.jsonl")])
+def test_eval_runs_either_split_and_names_it(tmp_path: Path, corpus: Path, gold: Path,
+                                             split: str) -> None:
+    out = tmp_path / "run"
+    assert main(["eval", "--gold", str(gold), "--corpus", str(corpus), "--out", str(out),
+                 "--retrieval-only", "--limit", "3"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["run"]["split"] == split
+    assert (out / "report.md").read_text().startswith(f"# ClinCite evaluation: {split}")
+
+
+def test_misspelt_threshold_fails_before_the_run(tmp_path: Path, capsys) -> None:
+    code = main(["eval", "--gold", str(GOLD), "--out", str(tmp_path / "run"),
+                 "--fail-over", "wrong_shwon=0.1"])
+    assert code != 0 and "unknown metric 'wrong_shwon'" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_eval_records_failing_items_and_exits_nonzero(tmp_path: Path, corpus: Path,
