@@ -18,7 +18,8 @@ from .lexicon import Lexicon, Mention, lexicon
 
 # A number not glued to a name in front (IDH1, PD-1, ALTER-S004, q3w are names); a letter
 # after it is allowed only when it starts a unit (1000mg, 4mCi, 20mm).
-NUMBER_RE = re.compile(r"(?<![A-Za-z\d.])(?<![A-Za-z][-/])\d+(?:,\d{3})*(?:\.\d+)?(?!\d)")
+NUMBER_RE = re.compile(r"(?<![A-Za-z\d.])(?<![A-Za-z\u4e00-\u9fff][-/])\d+(?:,\d{3})*(?:\.\d+)?"
+                       r"(?!\d)")
 CHENG_RE = re.compile(r"([一二两三四五六七八九十])成")
 CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
              "九": 9, "十": 10}
@@ -52,6 +53,7 @@ class Quantity:
     start: int
     end: int
     in_parens: bool = False  # inside ( ): a confidence interval, an n/N, a trial number
+    unit_end: int = -1  # where its unit ends (-1: no unit right after it)
 
 
 def _paren_depth(text: str) -> list[int]:
@@ -83,7 +85,7 @@ def extract_quantities(text: str, lex: Lexicon | None = None) -> list[Quantity]:
             if close is not None:
                 unit = lex.unit_at(text, close + 1)
         found.append(Quantity(canonical(m.group(0)), unit[0] if unit else None, m.start(),
-                              end, depth[m.start()] > 0))
+                              end, depth[m.start()] > 0, unit[1] if unit else -1))
     for m in CHENG_RE.finditer(text):
         found.append(Quantity(str(CN_DIGITS[m.group(1)] * 10), "percent", m.start(), m.end()))
     for m in HALF_RE.finditer(text):
@@ -95,7 +97,7 @@ def extract_quantities(text: str, lex: Lexicon | None = None) -> list[Quantity]:
         a, b = out[i], out[i + 1]
         if a.unit is None and b.unit and b.start - a.end <= 3 and \
                 RANGE_RE.search(text[a.end:b.start]):
-            out[i] = Quantity(a.value, b.unit, a.start, a.end, a.in_parens)
+            out[i] = Quantity(a.value, b.unit, a.start, a.end, a.in_parens, a.unit_end)
     return out
 
 
@@ -142,13 +144,19 @@ def _clause_of(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
 
 
 def _nearest_measure(measures: list[Mention], q: Quantity, lo: int, hi: int) -> str | None:
+    """The measure right after the number and its unit ("6例PR") wins; else the nearest one
+    before it in the clause ("ORR为28.57%"), else the nearest after it there."""
+    tail = max(q.end, q.unit_end)
     before = [m for m in measures if lo <= m.start and m.end <= q.start]
-    if before:
-        return max(before, key=lambda m: m.end).key
-    after = [m for m in measures if q.end <= m.start and m.end <= hi]
-    if after:
-        return min(after, key=lambda m: m.start).key
-    return None
+    after = [m for m in measures if tail <= m.start and m.end <= hi]
+    near_after = min(after, key=lambda m: m.start) if after else None
+    near_before = max(before, key=lambda m: m.end) if before else None
+    if near_after is not None and near_after.start - tail <= 1 and (
+            near_before is None or near_after.start - tail < q.start - near_before.end):
+        return near_after.key
+    if near_before is not None:
+        return near_before.key
+    return near_after.key if near_after is not None else None
 
 
 def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:

@@ -40,7 +40,9 @@ _DIRECTIVE = re.compile(
     r"(一律|统一|均|都|只|必须|务必|应当?|须|需|要)(回答|回复|答复|输出|表述为|说成|告知|声称)|"
     r"(回答|回复|解答|答复|被问|问到|问及|询问|涉及).{0,30}?(时|问题).{0,12}?(请|应|须|必须|一律|统一|均|都)|"
     r"(当|如果|若|凡|每当)(有人|用户|读者|患者)?(被)?(问|询问|提问|问及|问到|咨询|解答|回答)|"
-    r"正确答案(是|为)|标准答案",
+    r"正确答案(是|为)|标准答案|"
+    r"^\W*(dear\s+)?(AI|assistants?|chat\s?bots?|bots?|(language\s+)?models?|LLMs?|GPT\w*|"
+    r"助手|AI助手|模型|大模型|机器人)\s*[,，:：]",
     re.IGNORECASE,
 )
 
@@ -95,12 +97,10 @@ def instruction_spans(text: str) -> list[tuple[int, int]]:
             continue
         start, end = s.start, s.end
         j = i
-        # a quotation opened here is part of the instruction, however many sentences it spans
-        while _open_quote(text[start:end]) and j + 1 < len(spans):
-            j += 1
-            end = spans[j].end
-        # "Note to AI assistants:" / "给AI助手的说明：" introduces what follows
-        if text[start:end].rstrip().endswith((":", "：")) and j + 1 < len(spans):
+        # a quotation opened here is part of the instruction, however many sentences it spans,
+        # and "Note to AI assistants:" / "给AI助手的说明：" introduces what follows
+        while j + 1 < len(spans) and (_open_quote(text[start:end]) or
+                                      text[start:end].rstrip().endswith((":", "："))):
             j += 1
             end = spans[j].end
         out.append((start, end))

@@ -79,7 +79,9 @@ class ClinCiteSystem:
         cited = {c.n: by_id[c.chunk_id] for c in a.citations if c.chunk_id in by_id}
         return {"text": a.text, "abstained": a.abstained, "retrieved": a.retrieved,
                 "cited": cited, "latency_s": latency_s,
-                "citations": [c.model_dump() for c in a.citations]}
+                "citations": [c.model_dump() for c in a.citations],
+                "model_input": a.model_input,
+                "first_token_s": a.timings.get("first_token_s")}
 
 
 def make_similarity(embedder: Any) -> Callable:

@@ -1,0 +1,116 @@
+"""Claim-level binding (assistant/claims.py, the checker in assistant/citations.py): one test
+table per failure class of the "Right or declined" issue. Each row fails when its rule is
+removed (units glued to numbers, measure binding, subject context, respective order...)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.citations import check_answer
+from assistant.claims import canonical, entities_in, extract_quantities, sentence_claims
+from assistant.types import RetrievedChunk
+
+
+def chunk(text: str, n: int = 0, language: str = "zh", title: str = "综述",
+          heading: str = "") -> RetrievedChunk:
+    return RetrievedChunk(chunk_id=f"c{n}", doc_id=f"doc{n}", title=title, text=text, start=0,
+                          end=len(text), language=language, heading=heading)
+
+
+RUBI = chunk("2023年ASCO会议上研究人员发布了鲁比卡丁联合多柔比星在晚期肉瘤一线治疗中的剂量爬坡阶段的疗效"
+             "数据,10例入组患者中6例PR,3例SD,1例PD,中位PFS为322天。", 1)
+ALTER = chunk("2023年年初ALTER-S004临床研究的最新研究数据发现,针对28例不可切除软组织肉瘤患者采用安罗替尼"
+              "联合化疗的新辅助治疗方案,其ORR为28.57%,疾病控制率100%,同时中位PFS达21.7个月。\n"
+              "除围术期治疗外,2023年ASCO会议也发布了安罗替尼联合蒽环类药物在晚期软组织肉瘤中的疗效数据,"
+              "患者ORR约31.03%,疾病控制率82.76%,中位PFS约6.9个月。", 2)
+SRE = chunk("一项回顾性研究发现,在医院收治的123例乳腺癌骨转移患者中,不伴有SREs与伴有SREs组的生存时间"
+            "分别为54个月与35个月,有19个月的差距。", 3)
+TRIAL = chunk("Inclusion criteria\nMale or female patients aged 18-70 years, ECOG PS score: 0 to 2 "
+              "points; expected survival over 3 months.", 4, language="en",
+              title="Anlotinib combined with toripalimab in advanced soft tissue sarcoma")
+DOSE = chunk("安罗替尼推荐剂量为每日12mg,连续口服2周,停药1周。", 5)
+NIRO = chunk("ORR患者在尼罗醋司他组为41%,显着高于安慰剂组8%(P<0.001)。", 6)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("每日1000mg", [("1000", "mg")]),
+    ("4mCi的锶-89", [("4", "mci")]),
+    ("45mg D1 D8 q4w", [("45", "mg")]),
+    ("maximum diameter 20mm", [("20", "mm")]),
+    ("12 mg once daily", [("12", "mg")]),
+    ("中位PFS为21.7个月", [("21.7", "month")]),
+    ("a median PFS of 5.63 months", [("5.63", "month")]),
+    ("28例患者", [("28", "patient")]),
+    ("0-25岁", [("0", "age_year"), ("25", "age_year")]),
+    ("P<0.001", [("0.001", None)]),
+    ("IDH1 PD-1 ALTER-S004 3D", []),
+])
+def test_numbers_glued_to_units_are_numbers(text: str, expected: list) -> None:
+    assert [(q.value, q.unit) for q in extract_quantities(text)] == expected
+
+
+def test_canonical_numbers() -> None:
+    assert [canonical(x) for x in ["1,733", "5.60", "007", "0.001", "28.570"]] == [
+        "1733", "5.6", "7", "0.001", "28.57"]
+
+
+@pytest.mark.parametrize("sentence, value, measure", [
+    ("10例入组患者中6例PR,3例SD,1例PD,中位PFS为322天", "10", "enrolment"),
+    ("10例入组患者中6例PR,3例SD,1例PD,中位PFS为322天", "6", "pr"),
+    ("ORR和DCR分别为27.3%与76.4%", "27.3", "orr"),
+    ("ORR和DCR分别为27.3%与76.4%", "76.4", "dcr"),
+    ("The ORR and DCR were 27.3% and 76.4%, respectively.", "76.4", "dcr"),
+    ("with an ORR of 10.13% and a median PFS of 5.63 months", "5.63", "pfs"),
+    ("expected survival over 3 months", "3", "life_expectancy"),
+])
+def test_each_number_binds_to_its_measure(sentence: str, value: str, measure: str) -> None:
+    claims = {c.quantity.value: c for c in sentence_claims(sentence)}
+    assert measure in claims[value].measures
+
+
+# (failure class, draft, passages, question, supported?)
+CASES = [
+    # 1. right passage, wrong number: 10 is the enrolment, not the responders
+    ("wrong count", "10例患者获得PR。", [RUBI], "", False),
+    ("right count", "6例患者获得PR。", [RUBI], "", True),
+    # 1b. a digit that occurs elsewhere in the passage is not support for another measure
+    ("digit elsewhere", "中位PFS为100个月。", [ALTER], "", False),
+    # 2. another study's number: the 6.9 months belong to another trial of the same drug
+    ("other study", "中位PFS约6.9个月。", [ALTER], "ALTER-S004研究的中位PFS是多少?", False),
+    ("same study", "中位PFS达21.7个月。", [ALTER], "ALTER-S004研究的中位PFS是多少?", True),
+    ("named other study", "ALTER-S004研究的中位PFS为6.9个月。", [ALTER], "", False),
+    # 3. respective pairs: 54 months is the group without SREs
+    ("reversed pair", "伴有SREs组的生存时间为54个月。", [SRE], "", False),
+    ("kept pair", "不伴有SREs组的生存时间为54个月。", [SRE], "", True),
+    ("reversed arm", "安慰剂组的ORR为41%。", [NIRO], "", False),
+    ("kept arm", "尼罗醋司他组的ORR为41%。", [NIRO], "", True),
+    # 5. near miss: an eligibility life expectancy is not a survival result
+    ("life expectancy", "The median overall survival was 3 months.", [TRIAL], "", False),
+    ("eligibility", "Patients needed an expected survival over 3 months.", [TRIAL], "", True),
+    # 8. doses are checked with their unit
+    ("injected dose", "安罗替尼推荐剂量为每日1000mg。", [DOSE], "", False),
+    ("real dose", "安罗替尼推荐剂量为每日12mg。", [DOSE], "", True),
+    ("wrong unit", "安罗替尼推荐剂量为每日12g。", [DOSE], "", False),
+]
+
+
+@pytest.mark.parametrize("name, draft, passages, question, ok", CASES,
+                         ids=[c[0] for c in CASES])
+def test_claim_level_binding(name: str, draft: str, passages: list, question: str,
+                             ok: bool) -> None:
+    language = "en" if draft.isascii() else "zh"
+    result = check_answer(draft, passages, language, question=question)
+    assert (result.supported == 1) is ok, result.checks
+
+
+def test_quote_is_the_sentence_that_binds() -> None:
+    result = check_answer("中位PFS达21.7个月。", [ALTER], "zh", question="ALTER-S004的中位PFS?")
+    (c,) = result.citations
+    assert "ALTER-S004" in c.quote and "6.9" not in c.quote
+
+
+def test_trial_ids_are_subjects_in_any_language() -> None:
+    assert entities_in("ALTER-S004研究") == entities_in("the ALTER-S004 trial") == {
+        "trial:ALTERS004"}
+    assert entities_in("安罗替尼 and anlotinib") == {"anlotinib"}
+    assert "osteosarcoma" not in entities_in("软骨肉瘤")  # longest alias wins

@@ -1,0 +1,91 @@
+"""What an answer must contain (assistant/decide.py) and how the chain completes it: the
+multi-part, near-miss and wrong-language classes of the "Right or declined" issue. The scripted
+chat model stands in for the LLM (its replies are the drafts under test)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.citations import REFUSAL
+from assistant.decide import Coverage, answers_question, question_parts, quote_sentence
+from assistant.models import HashingEmbedder
+from assistant.testing import ScriptedChatModel
+
+
+@pytest.mark.parametrize("question, measures, values, quantity", [
+    ("ORR和DCR分别是多少?", ("orr", "dcr"), 2, True),
+    ("尼罗醋司他组和安慰剂组的2年PFS率分别是多少?", ("pfs",), 2, True),
+    ("What were the ORR and median PFS of anlotinib?", ("orr", "pfs"), 2, True),
+    ("ALTER-S004研究的ORR是多少?", ("orr",), 1, True),
+    ("安罗替尼是什么药物?", (), 1, False),
+])
+def test_question_parts(question: str, measures: tuple, values: int, quantity: bool) -> None:
+    parts = question_parts(question)
+    assert parts.measures == measures and parts.values == values
+    assert parts.quantity is quantity
+
+
+@pytest.mark.parametrize("covered, ok", [
+    (Coverage({"orr"}, {"trial:ALTERS004", "anlotinib"}, 1), True),
+    (Coverage({"dcr"}, {"trial:ALTERS004", "anlotinib"}, 1), False),  # another measure
+    (Coverage({"orr"}, {"anlotinib"}, 1), False),  # another study
+    (Coverage({"orr"}, {"trial:ALTERS004", "anlotinib"}, 0), False),  # no number
+])
+def test_answers_question(covered: Coverage, ok: bool) -> None:
+    parts = question_parts("ALTER-S004研究中安罗替尼的ORR是多少?")
+    assert answers_question(parts, covered) is ok
+
+
+def test_quote_sentence_keeps_document_reference_marks_apart() -> None:
+    out = quote_sentence("其ORR为28.57%[4]。", 2, "zh", "zh")
+    assert out == "文献原文：“其ORR为28.57%［4］。”[2]"
+    assert quote_sentence("ORR 10.13%.", 1, "zh", "en").startswith("文献原文（英文）")
+
+
+@pytest.fixture
+def llm() -> ScriptedChatModel:
+    return ScriptedChatModel()
+
+
+@pytest.fixture
+def bot(settings: Settings, corpus: Path, llm: ScriptedChatModel) -> Assistant:
+    assistant = Assistant(settings, embedder=HashingEmbedder(), llm=llm)
+    assert not assistant.ingest([corpus]).failed
+    return assistant
+
+
+def test_half_an_answer_is_completed_from_the_source(bot: Assistant,
+                                                     llm: ScriptedChatModel) -> None:
+    # class 4: two rates asked, one given; the other comes from the quoted source sentence
+    llm.enqueue("该研究的ORR为27.3%[1]。")
+    answer = bot.ask("艾立布林联合帕博利珠单抗与安罗替尼治疗脂肪肉瘤与平滑肌肉瘤的ORR和DCR分别是多少?")
+    assert not answer.abstained
+    assert "27.3%" in answer.text and "76.4%" in answer.text
+    assert answer.missing == [] and answer.quoted == 1
+
+
+def test_a_part_not_in_the_documents_is_said_to_be_missing(bot: Assistant,
+                                                          llm: ScriptedChatModel) -> None:
+    llm.enqueue("ALTER-S004研究的ORR为28.57%[1]。")
+    answer = bot.ask("ALTER-S004研究中安罗替尼联合化疗的ORR和总生存期分别是多少?")
+    assert "28.57%" in answer.text and answer.partial and answer.missing == ["os"]
+    assert answer.text.endswith("文献中未找到总生存期的数据。")
+
+
+def test_wrong_language_draft_is_not_shown(bot: Assistant, llm: ScriptedChatModel) -> None:
+    # class 7: a Chinese question answered in English; the English draft never shows
+    llm.enqueue("The trial will enroll 43 participants in 1 patient group [1].")
+    answer = bot.ask("SBRT联合PD-1治疗骨肉瘤肺转移的试验计划入组多少名受试者?")
+    assert "The trial will enroll" not in answer.text
+    assert answer.abstained or answer.text.startswith("文献原文（英文）：“")
+
+
+def test_near_miss_survival_from_eligibility_is_declined(bot: Assistant,
+                                                        llm: ScriptedChatModel) -> None:
+    # class 5: "expected survival over 3 months" is an inclusion criterion, not a result
+    llm.enqueue("The median overall survival was 3 months [1].")
+    answer = bot.ask("What was the median overall survival with anlotinib plus toripalimab?")
+    assert answer.abstained and answer.text == REFUSAL["en"]
