@@ -178,6 +178,16 @@ class AnswerChain:
             return [float(self._sentence_vectors[s] @ query) for s in sentences]
         return scores
 
+    def _sentence_similarities(self, turn: Turn, checker: AnswerChecker
+                               ) -> dict[tuple[int, int], float]:
+        """cos(question, sentence) for every evidence sentence (cached vectors)."""
+        score = self._semantic(turn.standalone)
+        if score is None:
+            return {}
+        keys = [(v.n, s.start) for v in checker.views for s in v.sentences]
+        texts = [s.text for v in checker.views for s in v.sentences]
+        return dict(zip(keys, score(texts), strict=True)) if texts else {}
+
     def passages_text(self, question: str, passages: Sequence[RetrievedChunk]) -> str:
         """What the model reads: each passage cut to its evidence window for the question."""
         budget = self.settings.answer.passage_chars
@@ -329,8 +339,11 @@ class AnswerChain:
                 # nothing shown yet: the model's sentences did not answer; a quote may
                 wanted = list(parts.measures[:1]) if parts.measures else [None]  # type: ignore
                 gate.discard_held()
+            sims = self._sentence_similarities(turn, checker) if wanted else {}
             for measure in wanted:
-                found = best_quote(turn.standalone, checker.views, parts, measure)
+                found = best_quote(turn.standalone, checker.views, parts, measure,
+                                   semantic=sims,
+                                   min_similarity=self.settings.answer.min_quote_similarity)
                 if found is None:
                     continue
                 view, sentence = found

@@ -162,6 +162,16 @@ def _overlap(units: set[str], passage_units: set[str]) -> float:
     return len(units & passage_units) / len(units) if units else 0.0
 
 
+def _clause_text(text: str, claim: Claim) -> str:
+    """The clause of ``text`` that holds the claim's number."""
+    from .claims import clauses
+
+    for a, b in clauses(text):
+        if a <= claim.quantity.start < b:
+            return text[a:b]
+    return text
+
+
 def _units_agree(a: str | None, b: str | None) -> bool:
     if a is None or b is None or a == b:
         return True
@@ -218,6 +228,7 @@ class AnswerChecker:
                       for i, chunk in enumerate(passages)]
         self.language = language
         self.question_measures = measures_in(question)
+        self.question_units = support_units(question)
         self.question_entities = entities_in(question)
         self.min_overlap = min_overlap
         self.min_semantic = min_semantic
@@ -249,6 +260,9 @@ class AnswerChecker:
                               numbers=sorted({c.quantity.value for c in claims}))
         if claims:
             support = self._support_claims(content, claims, cited, scores, semantic, check)
+        elif self.question_units and len(units - self.question_units) <= 1 and len(units) > 1:
+            support = []  # it only restates the question: no claim to show
+            check.action = "dropped"
         else:
             support = self._support_words(bare, cited, scores, semantic)
         shown: str | None = None
@@ -280,10 +294,14 @@ class AnswerChecker:
         sims = self.similarity([bare], [v.chunk for v in self.views])
         return {v.n: float(sims[0][j]) for j, v in enumerate(self.views)}
 
-    def _related(self, view: PassageView, scores: dict[int, float],
-                 semantic: dict[int, float]) -> bool:
-        return (scores[view.n] >= self.min_overlap / 2 or
-                semantic[view.n] >= self.min_semantic_numbers)
+    def _about(self, clause: str, binding: Binding, semantic: dict[int, float]) -> bool:
+        """The binding sentence is about the answer's clause: shared words in one language,
+        semantic similarity across languages."""
+        if binding.view.chunk.language != self.language:
+            return semantic[binding.view.n] >= self.min_semantic
+        units = support_units(clause)
+        sentence = support_units(binding.sentence.text)
+        return _overlap(units, sentence) >= self.min_overlap * 0.8
 
     def _support_claims(self, content: str, claims: list[Claim], cited: list[int],
                         scores: dict[int, float], semantic: dict[int, float],
@@ -300,9 +318,12 @@ class AnswerChecker:
                                               if not sentence_measures else set())
             # the claim's subject: named in its clause, else in the sentence, else the question's
             subjects = set(claim.entities) or named or self.question_entities
-            found = [b for b in bind_claim(claim, content, prev_end, self.views, wanted,
-                                           subjects)
-                     if self._related(b.view, scores, semantic)]
+            found = bind_claim(claim, content, prev_end, self.views, wanted, subjects)
+            if not wanted:
+                # no measure names what the number is: the source sentence itself must be
+                # about what the answer says ("术后2年恢复跑步" is not "2年OS率")
+                clause = _clause_text(content, claim)
+                found = [b for b in found if self._about(clause, b, semantic)]
             prev_end = claim.quantity.end
             if not found:
                 missing.append(claim.quantity.value)

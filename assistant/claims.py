@@ -148,11 +148,13 @@ def _nearest_measure(measures: list[Mention], q: Quantity, lo: int, hi: int) -> 
     before it in the clause ("ORR为28.57%"), else the nearest after it there."""
     tail = max(q.end, q.unit_end)
     before = [m for m in measures if lo <= m.start and m.end <= q.start]
-    after = [m for m in measures if tail <= m.start and m.end <= hi]
+    # "43 participants": the unit itself names the measure
+    after = [m for m in measures if q.end <= m.start and m.end <= hi]
     near_after = min(after, key=lambda m: m.start) if after else None
     near_before = max(before, key=lambda m: m.end) if before else None
-    if near_after is not None and near_after.start - tail <= 1 and (
-            near_before is None or near_after.start - tail < q.start - near_before.end):
+    gap = max(0, near_after.start - tail) if near_after is not None else 0
+    if near_after is not None and gap <= 1 and (
+            near_before is None or gap < q.start - near_before.end):
         return near_after.key
     if near_before is not None:
         return near_before.key
@@ -290,7 +292,12 @@ def entities_in(text: str, lex: Lexicon | None = None) -> set[str]:
     found = (lex or lexicon()).entities.keys_in(text)
     found |= {"trial:" + re.sub(r"[\s-]", "", m.group(0)).upper()
               for m in TRIAL_ID_RE.finditer(text)}
+    # a year names which study ("the 2016 phase II study")
+    found |= {"year:" + m.group(1) for m in YEAR_RE.finditer(text)}
     return found
+
+
+YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)(?![\d.%])")
 
 
 def measures_in(text: str, lex: Lexicon | None = None) -> set[str]:

@@ -83,6 +83,9 @@ class AnswerSettings(BaseModel):
     # choose each passage's evidence window by meaning too: cos(question, sentence) with the
     # embedder (sentence vectors cached per process), on top of words and the lexicon
     semantic_excerpts: bool = True
+    # a quote-backed answer whose question names no measure and subject needs this cosine
+    # between question and sentence (or enough shared words); tuned on the dev split
+    min_quote_similarity: float = Field(0.6, ge=0.0, le=1.0)
     condense_prompt: str = "condense_v1"
     # share of a sentence's content words (zh: character bigrams) that must occur in a passage
     min_overlap: float = Field(0.5, ge=0.0, le=1.0)

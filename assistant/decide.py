@@ -86,7 +86,8 @@ def answers_question(parts: Parts, covered: Coverage) -> bool:
 
 def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                measure: str | None = None, min_overlap: float = 0.3,
-               semantic: dict[tuple[int, int], float] | None = None
+               semantic: dict[tuple[int, int], float] | None = None,
+               min_similarity: float = 0.6
                ) -> tuple[PassageView, SourceSentence] | None:
     """The source sentence that states what ``question`` asks (or its ``measure`` part): it
     names the measure (a number of it, for a quantity question), its context names every
@@ -108,8 +109,11 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             ctx_units = support_units(s.text) | view.units
             overlap = len(q_units & ctx_units) / max(1, len(q_units))
             sim = (semantic or {}).get((view.n, s.start), 0.0)
+            # a measure and every named subject bound: that is the question's fact, in any
+            # language; otherwise the words (or, across languages, the meaning) must match
+            bound = bool(wanted) and bool(parts.entities)
             need = min_overlap if wanted or parts.entities else 2 * min_overlap
-            if overlap < need and sim < 0.6:
+            if not bound and overlap < need and sim < min_similarity:
                 continue
             score = overlap + sim + 0.01 * (len(views) - view.n)
             if best is None or score > best[0]:

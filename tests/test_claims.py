@@ -114,3 +114,12 @@ def test_trial_ids_are_subjects_in_any_language() -> None:
         "trial:ALTERS004"}
     assert entities_in("安罗替尼 and anlotinib") == {"anlotinib"}
     assert "osteosarcoma" not in entities_in("软骨肉瘤")  # longest alias wins
+
+
+def test_a_sentence_that_only_restates_the_question_is_not_an_answer() -> None:
+    question = "Which previous treatments exclude patients from the anlotinib trial?"
+    draft = "The previous treatments exclude patients from the anlotinib trial [1]."
+    passage = chunk("Patients previously treated with anlotinib or PD-1 inhibitors are excluded "
+                    "from the anlotinib trial.", 7, language="en")
+    assert check_answer(draft, [passage], "en", question=question).supported == 0
+    assert check_answer(draft, [passage], "en").supported == 1  # without the question: overlap
