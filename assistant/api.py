@@ -21,7 +21,7 @@ from typing import Any
 from ingest.pipeline import ingest_paths
 from ingest.store import Filters, IndexStore
 
-from .chain import AnswerChain, History
+from .chain import AnswerChain, History, check_k
 from .config import Settings
 from .models import Embedder, LazyEmbedder, load_chat_model
 from .retrieval import Retriever
@@ -67,6 +67,7 @@ class Assistant:
         yield from self.chain.stream(question, history, filters, k)
 
     def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None):
+        check_k(k)
         self.store.require_nonempty()
         return self.retriever.retrieve(question, filters, k=k)
 

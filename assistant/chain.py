@@ -38,6 +38,13 @@ TITLE_CHARS = 80  # weighted characters of a title in the prompt when passages a
 History = Sequence[tuple[str, str]] | Sequence[dict[str, str]] | None
 
 
+def check_k(k: int | None) -> None:
+    """``k`` passages: None for the setting, else 1..50 (0 and negatives are mistakes)."""
+    if k is not None and not (isinstance(k, int) and 1 <= k <= 50):
+        raise BadQuestionError(f"k={k} passages is not possible: give a whole number from 1 to "
+                               "50 (or leave it out for CLINCITE_RETRIEVAL__K)")
+
+
 def normalise_history(history: History) -> list[tuple[str, str]]:
     """Accept [(user, assistant), ...] or [{"role": ..., "content": ...}, ...]."""
     if not history:
@@ -124,6 +131,7 @@ class AnswerChain:
         if len(question) > MAX_QUESTION_CHARS:
             raise BadQuestionError(f"the question is {len(question)} characters long; ask in "
                                    f"at most {MAX_QUESTION_CHARS}")
+        check_k(k)
         return Turn(question=question, history=normalise_history(history), filters=filters,
                     k=k, language=detect_language(question), t0=time.perf_counter())
 

@@ -186,7 +186,8 @@ class Binding:
 
 
 def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[PassageView],
-               wanted_measures: set[str], subjects: set[str]) -> list[Binding]:
+               wanted_measures: set[str], subjects: set[str],
+               values: frozenset[str] = frozenset()) -> list[Binding]:
     """Source sentences that state ``claim``: same value, agreeing unit, the measure it is of
     (``wanted_measures``: the answer's, else the question's), no other subject in its clause,
     every one of ``subjects`` in its context, and — for "分别 / respectively" — the group the
@@ -201,6 +202,8 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
             for c in s.claims:
                 if c.quantity.value != q.value or not _units_agree(q.unit, c.quantity.unit):
                     continue
+                if c.quantity.partner and c.quantity.partner not in values:
+                    continue  # half a range is not the value: "5% to 10%" is not "10%"
                 if wanted_measures and not (c.measures & wanted_measures):
                     continue
                 if claim.entities and c.entities and not (claim.entities & c.entities):
@@ -260,8 +263,9 @@ class AnswerChecker:
                               numbers=sorted({c.quantity.value for c in claims}))
         if claims:
             support = self._support_claims(content, claims, cited, scores, semantic, check)
-        elif self.question_units and len(units - self.question_units) <= 1 and len(units) > 1:
-            support = []  # it only restates the question: no claim to show
+        elif bare.rstrip().endswith((":", "：")) or (
+                self.question_units and len(units - self.question_units) <= 1 and len(units) > 1):
+            support = []  # a lead-in, or it only restates the question: no claim to show
             check.action = "dropped"
         else:
             support = self._support_words(bare, cited, scores, semantic)
@@ -317,8 +321,10 @@ class AnswerChecker:
             wanted = set(claim.measures) or (self.question_measures
                                               if not sentence_measures else set())
             # the claim's subject: named in its clause, else in the sentence, else the question's
-            subjects = set(claim.entities) or named or self.question_entities
-            found = bind_claim(claim, content, prev_end, self.views, wanted, subjects)
+            subjects = (entities_in(_clause_text(content, claim)) or named or
+                        self.question_entities) - {"year:" + claim.quantity.value}
+            found = bind_claim(claim, content, prev_end, self.views, wanted, subjects,
+                               frozenset(c.quantity.value for c in claims))
             if not wanted:
                 # no measure names what the number is: the source sentence itself must be
                 # about what the answer says ("术后2年恢复跑步" is not "2年OS率")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .lexicon import Lexicon, Mention, lexicon
 
@@ -24,7 +24,7 @@ CHENG_RE = re.compile(r"([一二两三四五六七八九十])成")
 CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
              "九": 9, "十": 10}
 HALF_RE = re.compile(r"一半|半数")
-RANGE_RE = re.compile(r"\s*(?:-|–|—|~|～|至|到|to)\s*$")
+RANGE_BETWEEN_RE = re.compile(r"\s*(?:%|％)?\s*(?:-|–|—|~|～|至|到|to)\s*$")
 CLAUSE_RE = re.compile(r"[,，;；]|(?<=\D)\.\s")
 RESPECTIVE_RE = re.compile(r"分别|各为|respectively", re.IGNORECASE)
 LABEL_SPLIT_RE = re.compile(r"与|和|及|以及|、|\band\b|\bvs\.?|\bversus\b|对比", re.IGNORECASE)
@@ -54,6 +54,7 @@ class Quantity:
     end: int
     in_parens: bool = False  # inside ( ): a confidence interval, an n/N, a trial number
     unit_end: int = -1  # where its unit ends (-1: no unit right after it)
+    partner: str | None = None  # the other end of a range ("5% to 10%")
 
 
 def _paren_depth(text: str) -> list[int]:
@@ -91,13 +92,16 @@ def extract_quantities(text: str, lex: Lexicon | None = None) -> list[Quantity]:
     for m in HALF_RE.finditer(text):
         found.append(Quantity("50", "percent", m.start(), m.end()))
     found.sort(key=lambda q: q.start)
-    # a range's first number takes the unit of the second: "1-3个月", "18-70 years"
+    # a range's ends know each other, and the first takes the unit of the second:
+    # "1-3个月", "18-70 years", "5% to 10%"
     out = list(found)
     for i in range(len(out) - 2, -1, -1):
         a, b = out[i], out[i + 1]
-        if a.unit is None and b.unit and b.start - a.end <= 3 and \
-                RANGE_RE.search(text[a.end:b.start]):
-            out[i] = Quantity(a.value, b.unit, a.start, a.end, a.in_parens, a.unit_end)
+        if not RANGE_BETWEEN_RE.match(text[a.end:b.start]):
+            continue
+        unit = a.unit or b.unit
+        out[i] = replace(a, unit=unit, partner=b.value)
+        out[i + 1] = replace(out[i + 1], partner=a.value)
     return out
 
 
@@ -123,7 +127,7 @@ class Claim:
 
     quantity: Quantity
     measures: frozenset[str]  # strict measure keys the number is a value of
-    entities: frozenset[str]  # subjects named in the number's clause
+    entities: frozenset[str]  # arms (drugs, placebo...) named in the number's clause
     label: str = ""  # for "A与B分别为x与y": the text naming this value's group (A or B)
 
 
@@ -185,8 +189,9 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
                 before = [m for m in measures if m.end <= q.start]
                 key = max(before, key=lambda m: m.end).key if before else None
             keys = frozenset({key}) if key else frozenset()
-        clause_entities = frozenset(m.key for m in entities if lo <= m.start < hi) | \
-            frozenset(e for e in entities_in(text[lo:hi], lex) if e.startswith("trial:"))
+        # the arms named in the number's clause ("安慰剂组8%")
+        clause_entities = frozenset(m.key for m in entities
+                                    if lo <= m.start < hi and m.key in lex.arms)
         out.append(Claim(q, keys, clause_entities, bound.get(i, (None, ""))[1]))
     return out
 

@@ -189,7 +189,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 BENCHES = {"all": "bench.performance", "ingest": "bench.ingest_bench",
            "retrieval": "bench.retrieval_scale", "answer": "bench.answer_bench",
-           "memory": "bench.server_memory", "fusion": "bench.fusion_sweep"}
+           "memory": "bench.server_memory", "fusion": "bench.fusion_sweep",
+           "evidence": "bench.evidence_sweep"}
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -42,6 +42,16 @@ class Parts:
     values: int  # how many values the question wants (2 for "两组…分别")
 
 
+YES_NO_RE = re.compile(r"^\s*(is|are|does|do|did|can|could|should|was|were|has|have|had|will|"
+                       r"would|may|might|must)\b|是否|能否|可否|有没有|会不会|吗\s*[?？]?\s*$",
+                       re.IGNORECASE)
+
+
+def is_yes_no(question: str) -> bool:
+    """A question answered by yes / no (its decision, with the sentence that supports it)."""
+    return bool(YES_NO_RE.search(question))
+
+
 def question_parts(question: str) -> Parts:
     lex = lexicon()
     seen: list[str] = []
@@ -49,8 +59,9 @@ def question_parts(question: str) -> Parts:
         if m.key not in seen:
             seen.append(m.key)
     wants = max(len(seen), 2 if RESPECTIVE_Q_RE.search(question) else 1)
-    return Parts(tuple(seen), frozenset(entities_in(question)),
-                 expects_quantity(question) or bool(seen and _asks_value(question)), wants)
+    quantity = not is_yes_no(question) and (expects_quantity(question) or
+                                            bool(seen and _asks_value(question)))
+    return Parts(tuple(seen), frozenset(entities_in(question)), quantity, wants)
 
 
 def _asks_value(question: str) -> bool:

@@ -75,6 +75,7 @@ class Lexicon:
     measures: Table
     units: Table
     entities: Table
+    arms: frozenset[str] = frozenset()  # entity keys that are study arms
 
     def strict_measures(self, text: str) -> list[Mention]:
         """Measures that bind a number (not the generic 'proportion' / 'risk')."""
@@ -96,4 +97,4 @@ def lexicon() -> Lexicon:
     raw = resources.files("assistant").joinpath("data/lexicon.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(raw)
     return Lexicon(measures=_table(data["measures"]), units=_table(data["units"], glued=True),
-                   entities=_table(data["entities"]))
+                   entities=_table(data["entities"]), arms=frozenset(data.get("arms", [])))

@@ -265,3 +265,11 @@ def test_cli_ask_errors_are_one_line(capsys) -> None:
     assert err.startswith("error: no documents indexed yet") and err.count("\n") == 1
     assert main(["ask", "x", "--filter", "colour=red"]) == 1
     assert "bad --filter key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("k", [0, -1, 51])
+def test_k_out_of_range_is_a_clear_error(bot: Assistant, k: int) -> None:
+    with pytest.raises(BadQuestionError, match="from 1 to 50"):
+        bot.ask("What is anlotinib?", k=k)
+    with pytest.raises(BadQuestionError, match="from 1 to 50"):
+        bot.retrieve("What is anlotinib?", k=k)

@@ -29,6 +29,8 @@ TRIAL = chunk("Inclusion criteria\nMale or female patients aged 18-70 years, ECO
               "points; expected survival over 3 months.", 4, language="en",
               title="Anlotinib combined with toripalimab in advanced soft tissue sarcoma")
 DOSE = chunk("安罗替尼推荐剂量为每日12mg,连续口服2周,停药1周。", 5)
+RANGE = chunk("The effective rate of immunotherapy for osteosarcoma is about 5% to 10% after "
+              "single agent treatment.", 8, language="en")
 NIRO = chunk("ORR患者在尼罗醋司他组为41%,显着高于安慰剂组8%(P<0.001)。", 6)
 
 
@@ -42,6 +44,7 @@ NIRO = chunk("ORR患者在尼罗醋司他组为41%,显着高于安慰剂组8%(P<
     ("a median PFS of 5.63 months", [("5.63", "month")]),
     ("28例患者", [("28", "patient")]),
     ("0-25岁", [("0", "age_year"), ("25", "age_year")]),
+    ("5% to 10%", [("5", "percent"), ("10", "percent")]),
     ("P<0.001", [("0.001", None)]),
     ("IDH1 PD-1 ALTER-S004 3D", []),
 ])
@@ -90,6 +93,9 @@ CASES = [
     # 8. doses are checked with their unit
     ("injected dose", "安罗替尼推荐剂量为每日1000mg。", [DOSE], "", False),
     ("real dose", "安罗替尼推荐剂量为每日12mg。", [DOSE], "", True),
+    # half a range is not the value
+    ("half range", "The effective rate of immunotherapy is about 10%.", [RANGE], "", False),
+    ("whole range", "The effective rate of immunotherapy is about 5% to 10%.", [RANGE], "", True),
     ("wrong unit", "安罗替尼推荐剂量为每日12g。", [DOSE], "", False),
 ]
 

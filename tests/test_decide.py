@@ -21,6 +21,8 @@ from assistant.testing import ScriptedChatModel
     ("What were the ORR and median PFS of anlotinib?", ("orr", "pfs"), 2, True),
     ("ALTER-S004研究的ORR是多少?", ("orr",), 1, True),
     ("安罗替尼是什么药物?", (), 1, False),
+    ("Does anlotinib improve the survival rate of patients with sarcoma?", ("os",), 1, False),
+    ("地舒单抗是否降低了SRE的发生率?", ("sre",), 1, False),
 ])
 def test_question_parts(question: str, measures: tuple, values: int, quantity: bool) -> None:
     parts = question_parts(question)
