@@ -168,10 +168,10 @@ class AnswerChain:
         return not passages or (best is not None and
                                 best < self.settings.retrieval.min_similarity)
 
-    def _semantic(self, question: str):
-        """cos(question, sentence) for the excerpt choice, sentence vectors cached per
-        process (the same passages come back for related questions)."""
-        if not self.settings.answer.semantic_excerpts:
+    def _semantic(self, question: str, always: bool = False):
+        """cos(question, sentence) for the excerpt choice (``semantic_excerpts``) and the
+        quote fallback (``always``), sentence vectors cached per process."""
+        if not (always or self.settings.answer.semantic_excerpts):
             return None
         query = self.embedder.embed([question], kind="query")[0]
 
@@ -189,7 +189,7 @@ class AnswerChain:
     def _sentence_similarities(self, turn: Turn, checker: AnswerChecker
                                ) -> dict[tuple[int, int], float]:
         """cos(question, sentence) for every evidence sentence (cached vectors)."""
-        score = self._semantic(turn.standalone)
+        score = self._semantic(turn.standalone, always=True)
         if score is None:
             return {}
         keys = [(v.n, s.start) for v in checker.views for s in v.sentences]

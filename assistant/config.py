@@ -54,13 +54,16 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(200, ge=16, le=8192)  # answers are one to three sentences
     context_tokens: int = Field(4096, ge=512, le=131072)
     threads: int | None = None  # llama.cpp threads; None = all cores
+    # llama.cpp prompt-lookup decoding: draft tokens guessed from the prompt (0 = off);
+    # measured in bench/results/llm_choice.md
+    prompt_lookup: int = Field(0, ge=0, le=32)
     timeout_s: float = 120.0
 
 
 class RetrievalSettings(BaseModel):
     # passages given to the LLM: 3 excerpts keep the prompt near 450 tokens (time to first token
     # ~2 s here); answer quality against k in bench/results/performance_notes.md
-    k: int = Field(3, ge=1, le=50)
+    k: int = Field(4, ge=1, le=50)
     fetch_k: int = Field(30, ge=1, le=500)  # candidates from each retriever before fusion
     # "dense": embeddings only; "keyword": BM25 only; "rrf": plain reciprocal-rank fusion of
     # dense and BM25; "guarded": cosine plus a small BM25 bonus only where BM25 can help
@@ -82,7 +85,7 @@ class AnswerSettings(BaseModel):
     passage_chars: int = Field(360, ge=0, le=20000)
     # choose each passage's evidence window by meaning too: cos(question, sentence) with the
     # embedder (sentence vectors cached per process), on top of words and the lexicon
-    semantic_excerpts: bool = True
+    semantic_excerpts: bool = False
     # a quote-backed answer whose question names no measure and subject needs this cosine
     # between question and sentence (or enough shared words); tuned on the dev split
     min_quote_similarity: float = Field(0.6, ge=0.0, le=1.0)

@@ -107,9 +107,13 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     q_units = support_units(_strip_measures(question))
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
+        title = support_units(view.chunk.title)
         for s in view.sentences:
             if not parts.entities <= s.context:
                 continue
+            own = support_units(s.text)
+            if len(own - title) < 3:
+                continue  # a heading or label ("Inclusion criteria") states nothing
             if parts.quantity:
                 if not s.claims:
                     continue
@@ -117,7 +121,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                     continue
             elif wanted and not measures_in(s.text) & wanted:
                 continue
-            ctx_units = support_units(s.text) | view.units
+            ctx_units = own | title
             overlap = len(q_units & ctx_units) / max(1, len(q_units))
             sim = (semantic or {}).get((view.n, s.start), 0.0)
             # a measure and every named subject bound: that is the question's fact, in any

@@ -60,6 +60,8 @@ class StreamingClinCite(ClinCiteSystem):
         t = dict(answer.timings)
         rec = {"question": question, "total_s": total, "abstained": answer.abstained,
                "reason": answer.abstain_reason, "llm_called": "generate_s" in t, **t}
+        # the first checked text; a declined answer shows its one sentence at the end
+        rec.setdefault("first_token_s", total)
         if "generate_s" in t:
             rec["decode_s"] = t["generate_s"] - t.get("prompt_s", 0.0)
             rec["draft_chars"] = len(answer.draft)
@@ -95,9 +97,12 @@ class TimedBaseline:
 
 def prompt_tokens(assistant: Any, answer: Any, tokenizer: Any) -> int:
     """Tokens of the answer prompt (system + user) this answer was generated from."""
-    state = {"standalone": answer.standalone_question, "passages": answer.retrieved,
-             "language": answer.language}
-    system, user = (m.content for m in assistant.chain.messages(state))
+    from assistant.chain import Turn
+
+    turn = Turn(question=answer.question, history=[], filters=None, k=None,
+                language=answer.language, t0=0.0, standalone=answer.standalone_question,
+                model_input=answer.model_input)
+    system, user = (m.content for m in assistant.chain.messages(turn))
     return len(tokenizer.tokenize((system + user).encode("utf-8"), add_bos=False))
 
 

@@ -91,3 +91,22 @@ def test_near_miss_survival_from_eligibility_is_declined(bot: Assistant,
     llm.enqueue("The median overall survival was 3 months [1].")
     answer = bot.ask("What was the median overall survival with anlotinib plus toripalimab?")
     assert answer.abstained and answer.text == REFUSAL["en"]
+
+
+def test_best_quote_picks_the_stating_sentence_not_a_heading() -> None:
+    from assistant.citations import PassageView
+    from assistant.decide import best_quote
+    from assistant.types import RetrievedChunk
+
+    text = ("Inclusion criteria\nPatients voluntarily joined the study and signed informed "
+            "consent.\nMale or female patients aged 18-70 years, ECOG PS score: 0 to 2 points; "
+            "expected survival over 3 months.")
+    chunk = RetrievedChunk(chunk_id="c", doc_id="001.txt", text=text, start=0, end=len(text),
+                           language="en", title="Anlotinib combined with toripalimab in STS")
+    view = PassageView.of(1, chunk)
+    question = "What ECOG performance status is required in the anlotinib plus toripalimab trial?"
+    found = best_quote(question, [view], question_parts(question))
+    assert found is not None and "ECOG PS score: 0 to 2" in found[1].text
+    # a question about something the passage does not state finds nothing
+    other = "What imaging is required before enrolment in the anlotinib plus toripalimab trial?"
+    assert best_quote(other, [view], question_parts(other)) is None
