@@ -44,6 +44,7 @@ LIST_ENUM_RE = re.compile(r"^\s*(?:[-*•]\s*|\d{1,2}[.、)）]\s+|[（(]\d{1,2}
 QUANTITY_RE = re.compile(
     r"\bhow (many|much|long|often|old)\b|\bwhat (percentage|proportion|share|fraction|"
     r"number|dose)\b|\b(rate|ratio|percentage|proportion|incidence|median|dose|dosage)\b|"
+    r"\bwhat (\w+ ){0,2}(score|grade|level|status|age|ages)\b|"
     r"多少|几[个名例年月天周次]|比例|百分之|[发生有效缓解控制存活生存]率|中位|剂量|多久|多长时间",
     re.IGNORECASE,
 )
@@ -232,6 +233,7 @@ class AnswerChecker:
         self.language = language
         self.question_measures = measures_in(question)
         self.question_units = support_units(question)
+        self.question_numbers = numbers_of(question)
         self.question_entities = entities_in(question)
         self.min_overlap = min_overlap
         self.min_semantic = min_semantic
@@ -261,10 +263,9 @@ class AnswerChecker:
         semantic = self._semantic(bare)
         check = SentenceCheck(text=bare, supported=False, cited=cited,
                               numbers=sorted({c.quantity.value for c in claims}))
-        if claims:
+        if claims and not self._restates(units, claims):
             support = self._support_claims(content, claims, cited, scores, semantic, check)
-        elif bare.rstrip().endswith((":", "：")) or (
-                self.question_units and len(units - self.question_units) <= 1 and len(units) > 1):
+        elif bare.rstrip().endswith((":", "：")) or self._restates(units, claims):
             support = []  # a lead-in, or it only restates the question: no claim to show
             check.action = "dropped"
         else:
@@ -291,6 +292,14 @@ class AnswerChecker:
         if shown is not None:
             self.parts.append(shown)
         return shown
+
+    def _restates(self, units: set[str], claims: list[Claim]) -> bool:
+        """The sentence only says the question again: its words and numbers are the
+        question's ("The Lansky score is required for patients under 16 [1].")."""
+        if not self.question_units or len(units) < 2:
+            return False
+        numbers = {c.quantity.value for c in claims}
+        return len(units - self.question_units) <= 1 and numbers <= self.question_numbers
 
     def _semantic(self, bare: str) -> dict[int, float]:
         if self.similarity is None or not self.views:

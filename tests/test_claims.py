@@ -129,3 +129,13 @@ def test_a_sentence_that_only_restates_the_question_is_not_an_answer() -> None:
                     "from the anlotinib trial.", 7, language="en")
     assert check_answer(draft, [passage], "en", question=question).supported == 0
     assert check_answer(draft, [passage], "en").supported == 1  # without the question: overlap
+
+
+def test_a_sentence_whose_only_number_is_the_question_s_is_not_an_answer() -> None:
+    question = "What Lansky score is required for patients under 16 in the SBRT trial?"
+    passage = chunk("Lansky score ≥ 70 for patients under 16 years old.", 9, language="en",
+                    title="Pre-operative SBRT plus PD-1 blockade for osteosarcoma")
+    restated = "The Lansky score is required for patients under 16 in the SBRT trial [1]."
+    assert check_answer(restated, [passage], "en", question=question).supported == 0
+    answer = "A Lansky score of at least 70 is required for patients under 16 [1]."
+    assert check_answer(answer, [passage], "en", question=question).supported == 1
