@@ -98,7 +98,8 @@ class AnswerSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    """All of ClinCite's configuration. ``Settings()`` reads ``CLINCITE_*`` environment variables."""
+    """All of ClinCite's configuration. ``Settings()`` reads ``CLINCITE_*`` environment
+    variables."""
 
     model_config = SettingsConfigDict(
         env_prefix="CLINCITE_", env_nested_delimiter="__", extra="ignore"

@@ -136,7 +136,34 @@ def load_runtime(spec: BackendSpec, file: Path, config: Any) -> Any:
 # -- export ---------------------------------------------------------------------------------
 
 def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """A temporary name beside ``path`` with the same suffix (OpenVINO insists on ".xml")."""
+    return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+
+
+def attention_masks(attention_mask: Any, config: Any) -> dict[str, Any]:
+    """Gemma3's two attention masks, additive (0 = attend, dtype minimum = masked), made of
+    plain tensor ops so that tracing records them for any batch and length.
+
+    transformers builds them with ``torch.vmap``, which the ONNX exporter cannot trace; these are
+    the same rules: full attention sees every real token; sliding attention sees real tokens
+    closer than ``sliding_window``; both only backwards when the model is causal."""
+    import torch
+
+    seq = attention_mask.shape[1]
+    pos = torch.arange(seq, device=attention_mask.device)
+    real = attention_mask[:, None, None, :].bool()  # (batch, 1, 1, kv)
+    distance = pos[:, None] - pos[None, :]  # q - kv
+    window = distance.abs() < config.sliding_window
+    full = real.expand(-1, 1, seq, -1)
+    if not getattr(config, "use_bidirectional_attention", False):
+        causal = (distance >= 0)[None, None]
+        full = full & causal
+        window = window & (distance >= 0)
+    sliding = full & window[None, None]
+    low = torch.finfo(torch.float32).min
+    zero = torch.zeros((), dtype=torch.float32)
+    return {"full_attention": torch.where(full, zero, low),
+            "sliding_attention": torch.where(sliding, zero, low)}
 
 
 def _export_onnx(st_model: Any, dest: Path) -> None:
@@ -144,8 +171,11 @@ def _export_onnx(st_model: Any, dest: Path) -> None:
     import torch
 
     hf = st_model[0].auto_model
-    # eager attention: a plain graph of matmuls and an additive mask, which both runtimes fuse;
-    # SDPA's Python-side shortcuts (e.g. dropping an all-ones mask) would be traced as constants
+    if getattr(hf.config, "model_type", "") not in ("gemma3_text", "gemma3"):
+        raise RuntimeError(f"exporting {hf.config.model_type} is not supported: the attention "
+                           "masks are written for Gemma3 (EmbeddingGemma); use backend torch")
+    # eager attention: a plain graph of matmuls plus the additive masks, which both runtimes
+    # fuse; the masks are passed in ready-made (see attention_masks)
     previous = getattr(hf.config, "_attn_implementation", None)
     if hasattr(hf, "set_attn_implementation"):
         hf.set_attn_implementation("eager")
@@ -158,11 +188,13 @@ def _export_onnx(st_model: Any, dest: Path) -> None:
             self.hf = hf
 
         def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            return self.hf(input_ids=input_ids, attention_mask=attention_mask,
+            return self.hf(input_ids=input_ids,
+                           attention_mask=attention_masks(attention_mask, hf.config),
                            return_dict=True).last_hidden_state
 
     # two texts of different lengths: the padded batch makes the mask path the general one
-    batch = st_model.tokenize(["title: a | text: short", "title: b | text: " + "longer " * 20])
+    batch = st_model.tokenizer(["title: a | text: short", "title: b | text: " + "longer " * 20],
+                               padding=True, return_tensors="pt")
     tmp = _tmp(dest)
     try:
         with torch.no_grad():
