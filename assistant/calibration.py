@@ -32,6 +32,8 @@ DTYPES = ("float32", "bfloat16")
 TIE = 0.05
 CACHE_VERSION = 1
 CACHE_NAME = "embedder_calibration.json"
+WARMUP_TEXTS = 2  # the warm-up batch: the two shortest calibration texts' worth of work
+SKIP_AFTER_WARMUP = 3.0  # a dtype whose warm-up takes this many times float32's is not timed
 
 # Passages shaped like the index's embedding texts (titled, ~400-700 weighted characters,
 # Chinese and English), so the timing reflects real batches rather than short strings.
@@ -126,7 +128,8 @@ def read_decision(cache: Path, key: Mapping[str, str]) -> dict[str, Any] | None:
 
 
 def write_decision(cache: Path, key: Mapping[str, str], dtype: str,
-                   seconds: Mapping[str, float]) -> bool:
+                   seconds: Mapping[str, float],
+                   warmup: Mapping[str, float] | None = None) -> bool:
     """Record a decision beside the others (atomic replace); False when it could not be written
     (a read-only models folder is no reason to fail: the next load measures again)."""
     try:
@@ -138,6 +141,7 @@ def write_decision(cache: Path, key: Mapping[str, str], dtype: str,
         data = {"version": CACHE_VERSION, "entries": {}}
     data["entries"][key_id(key)] = {
         "dtype": dtype, "seconds": {k: round(v, 4) for k, v in seconds.items()},
+        "warmup_s": {k: round(v, 4) for k, v in (warmup or {}).items()},
         "key": dict(key), "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
@@ -156,15 +160,12 @@ def write_decision(cache: Path, key: Mapping[str, str], dtype: str,
 
 
 def time_batches(encode: Callable[[list[str]], Any], texts: Sequence[str], *,
-                 batch: int = 8, repeats: int = 3, warmup: int = 1,
-                 give_up_after: float | None = None) -> float:
-    """Median seconds of one batch of ``texts[:batch]``, after ``warmup`` untimed batches.
+                 batch: int = 8, repeats: int = 3, give_up_after: float | None = None) -> float:
+    """Median seconds of one batch of ``texts[:batch]`` over ``repeats`` batches.
 
     A batch slower than ``give_up_after`` ends the timing at once: that candidate has lost
     already, and an emulated dtype can be several times slower (no need to wait for it)."""
     chunk = list(texts[:batch])
-    for _ in range(warmup):
-        encode(chunk)
     times: list[float] = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -182,16 +183,30 @@ def resolve_dtype(load: Callable[[str], Any], encode: Callable[[Any, list[str]],
     """The loaded model in the faster dtype on this machine, its dtype, and how it was decided.
 
     ``load(dtype)`` builds a model, ``encode(model, texts)`` runs one batch. A cached decision
-    loads one model and measures nothing; otherwise each dtype is loaded and timed in turn and
-    the loser is dropped."""
+    loads one model and measures nothing. Otherwise each dtype in turn is loaded, warmed up on
+    ``WARMUP_TEXTS`` texts and timed on ``repeats`` batches of 8; a dtype whose warm-up already
+    takes ``SKIP_AFTER_WARMUP`` times float32's is not timed (emulated bfloat16 is ~6x slower
+    on an AVX2-only CPU: timing it would cost a minute for a foregone result). The loser is
+    dropped as soon as it loses, so at most two copies are ever loaded."""
     cached = read_decision(cache, key)
     if cached is not None:
         return load(cached["dtype"]), cached["dtype"], {"source": "cache", **cached}
     models: dict[str, Any] = {}
     seconds: dict[str, float] = {}
+    warmup: dict[str, float] = {}
     for dtype in DTYPES:
         try:
             model = load(dtype)
+            t0 = time.perf_counter()
+            encode(model, list(texts[:WARMUP_TEXTS]))
+            warm = time.perf_counter() - t0
+            reference = min(warmup.values(), default=None)
+            warmup[dtype] = warm
+            if reference is not None and warm > SKIP_AFTER_WARMUP * reference:
+                log.info("embedder calibration: %s warm-up %.1fx the first dtype's: not timed",
+                         dtype, warm / reference)
+                del model
+                continue
             best = min(seconds.values(), default=None)
             seconds[dtype] = time_batches(lambda t, m=model: encode(m, t), texts,
                                           repeats=repeats,
@@ -200,14 +215,13 @@ def resolve_dtype(load: Callable[[str], Any], encode: Callable[[Any, list[str]],
             log.warning("embedder calibration: %s failed here (%s)", dtype, exc)
             continue
         # keep only the best so far: two copies of the model would double the peak memory
-        if not models or choose_dtype({**seconds}) == dtype:
+        if not models or choose_dtype(seconds) == dtype:
             models = {dtype: model}
         del model
     if not models:
         raise RuntimeError("the embedder could not be loaded in any dtype")
     dtype = choose_dtype(seconds)
-    if dtype not in models:  # not reachable with two dtypes, kept for safety
-        models = {dtype: load(dtype)}
-    write_decision(cache, key, dtype, seconds)
+    write_decision(cache, key, dtype, seconds, warmup)
     log.info("embedder calibration: %s (seconds per batch %s)", dtype, seconds)
-    return models[dtype], dtype, {"source": "measured", "dtype": dtype, "seconds": seconds}
+    return models[dtype], dtype, {"source": "measured", "dtype": dtype, "seconds": seconds,
+                                  "warmup_s": warmup}

@@ -143,8 +143,8 @@ def fake_model(costs: dict[str, float], clock: FakeClock, loads: list[str],
         return f"model-{dtype}"
 
     def encode(model: str, texts: list[str]) -> None:
-        assert len(texts) == 8
-        clock.now += costs[model.removeprefix("model-")]
+        assert len(texts) in (calibration.WARMUP_TEXTS, 8)
+        clock.now += costs[model.removeprefix("model-")] * len(texts) / 8
 
     return load, encode
 
@@ -169,19 +169,29 @@ def test_resolve_measures_once_then_uses_the_cache(tmp_path: Path, clock: FakeCl
     assert loads == [expected]  # a cached decision loads one model and times nothing
 
 
-def test_resolve_gives_up_early_on_a_much_slower_dtype(tmp_path: Path, clock: FakeClock) -> None:
+@pytest.mark.parametrize("bf16_cost, bf16_batches, timed", [
+    (5.0, 1, False),  # warm-up alone 5x float32's: lost, not timed
+    (2.0, 2, True),  # warm-up 2x: timed, but the first batch (2x > 1.5x) ends it
+    (1.2, 4, True),  # close: all three batches timed
+])
+def test_resolve_stops_timing_a_dtype_that_has_lost(tmp_path: Path, clock: FakeClock,
+                                                    bf16_cost, bf16_batches, timed) -> None:
     batches: list[str] = []
     loads: list[str] = []
-    load, encode = fake_model({"float32": 1.0, "bfloat16": 5.0}, clock, loads)
+    load, encode = fake_model({"float32": 1.0, "bfloat16": bf16_cost}, clock, loads)
 
     def counting(model: str, texts: list[str]) -> None:
         batches.append(model)
         encode(model, texts)
 
-    _, dtype, how = calibration.resolve_dtype(load, counting, tmp_path / "c.json", KEY)
+    cache = tmp_path / "c.json"
+    _, dtype, how = calibration.resolve_dtype(load, counting, cache, KEY)
     assert dtype == "float32"
-    # float32: warm-up + 3; bfloat16: warm-up + 1 (already 5x slower, no need for more)
-    assert batches.count("model-float32") == 4 and batches.count("model-bfloat16") == 2
+    assert batches.count("model-float32") == 4  # warm-up + 3
+    assert batches.count("model-bfloat16") == bf16_batches
+    assert ("bfloat16" in how["seconds"]) is timed
+    assert how["warmup_s"]["bfloat16"] == pytest.approx(bf16_cost * 2 / 8)
+    assert read_decision(cache, KEY)["warmup_s"]["bfloat16"] == pytest.approx(bf16_cost / 4)
 
 
 def test_resolve_after_corrupt_cache_measures_again(tmp_path: Path, clock: FakeClock) -> None:

@@ -70,12 +70,16 @@ def test_adoption_compares_with_the_fastest_torch_dtype_and_picks_the_fastest_al
             "onnx": row("onnx", 5.0, 0.9, 0.85),  # 2.5x float32 but 1.25x bfloat16
             "onnx-int8": row("onnx-int8", 7.0, 0.9, 0.85),
             "openvino-int8": row("openvino-int8", 8.0, 0.9, 0.85),
-            "openvino": {"backend": "openvino", "dtype": "float32", "error": "boom\nmore"}}
+            "openvino": {"backend": "openvino", "dtype": "float32", "error": "boom\nmore"},
+            # stopped before the end of the corpus: no recall, so never adopted
+            "onnx-slow": {"backend": "onnx", "passages_per_s": 9.0, "partial": True,
+                          "recall@5": None}}
     result = adoptable(rows)
     assert result["reference"] == "torch bfloat16"
     assert not result["verdicts"]["onnx"]["ok"]
     assert result["verdicts"]["openvino"] == {"ok": False, "why": "failed: boom"}
     assert result["adopt"] == "openvino-int8"
+    assert not result["verdicts"]["onnx-slow"]["ok"]
 
 
 def test_no_torch_measurement_adopts_nothing() -> None:
