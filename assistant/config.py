@@ -36,8 +36,14 @@ class EmbedderSettings(BaseModel):
     # 8 was fastest on the 2-core CPU (16.0 s for the sample corpus vs 18.5 s at 16, 25.0 s at
     # 32): less padding per batch; texts are sorted by length within each call
     batch_size: int = Field(8, ge=1, le=1024)
-    # "auto" uses bfloat16 where the CPU has native bf16 support (same rankings, ~1.8x faster).
+    # "auto" measures float32 against bfloat16 on this machine on first load and keeps the faster
+    # (ties to float32), cached per CPU and library versions (assistant/calibration.py): CPU
+    # flags cannot tell which is faster. Not part of the index name: the vectors agree.
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    # The runtime of the transformer: sentence-transformers on torch, or an export of it run by
+    # ONNX Runtime / OpenVINO, float32 or int8 (assistant/embed_backends.py). Part of the index
+    # name when not torch. Measured per machine by `clincite bench ingest`.
+    backend: Literal["torch", "onnx", "onnx-int8", "openvino", "openvino-int8"] = "torch"
     base_url: str | None = None
     api_key: str | None = None
 
@@ -101,7 +107,8 @@ class AnswerSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    """All of ClinCite's configuration. ``Settings()`` reads ``CLINCITE_*`` environment variables."""
+    """All of ClinCite's configuration. ``Settings()`` reads ``CLINCITE_*`` environment
+    variables."""
 
     model_config = SettingsConfigDict(
         env_prefix="CLINCITE_", env_nested_delimiter="__", extra="ignore"

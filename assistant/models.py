@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import calibration
 from .config import Settings
 from .errors import ConfigError, EndpointError, ModelNotFoundError
 from .fetch import EMBEDDER, LLM, LLM_15B, ModelRecipe, target_path
@@ -51,7 +52,8 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 def cpu_supports_bf16() -> bool:
-    """Native bf16 arithmetic (AVX512-BF16 or AMX); emulated bf16 is slower than float32."""
+    """Native bf16 arithmetic (AVX512-BF16 or AMX). Reported by the benchmarks only: whether
+    bfloat16 is faster is measured (assistant/calibration.py), since the flag cannot tell."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             flags = fh.read()
@@ -60,28 +62,64 @@ def cpu_supports_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-class SentenceTransformerEmbedder(Embedder):
-    """A local sentence-transformers folder (default: the fetched EmbeddingGemma-300M)."""
+def st_embedder_name(path: Path, backend: str = "torch") -> str:
+    """``st:<folder>``, plus the backend when it is not torch: another runtime's vectors are not
+    torch's, so they get their own index. The dtype is left out: float32 and bfloat16 vectors
+    agree (cosine >= 0.999), so either may fill or query the same index."""
+    return f"st:{path.name}" if backend == "torch" else f"st:{path.name}+{backend}"
 
-    def __init__(self, path: Path, *, batch_size: int = 16, dtype: str = "auto") -> None:
+
+class SentenceTransformerEmbedder(Embedder):
+    """A local sentence-transformers folder (default: the fetched EmbeddingGemma-300M).
+
+    ``dtype="auto"`` measures float32 against bfloat16 on this machine on first load and caches
+    the decision in ``calibration_cache`` (assistant/calibration.py). ``backend`` other than
+    "torch" runs the transformer on ONNX Runtime or OpenVINO, exported once beside the model
+    (assistant/embed_backends.py); those run in float32 (int8 for the ``-int8`` ones)."""
+
+    def __init__(self, path: Path, *, batch_size: int = 16, dtype: str = "auto",
+                 backend: str = "torch", calibration_cache: Path | None = None) -> None:
+        from . import embed_backends
+
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
             raise ModelNotFoundError(
                 f"no sentence-transformers model at {path}: run `clincite models fetch` or set "
                 "CLINCITE_EMBEDDER__MODEL=st:/path/to/model"
             )
+        if backend not in embed_backends.BACKENDS:
+            raise ConfigError(f"unknown embedder backend '{backend}': use one of "
+                              f"{', '.join(embed_backends.BACKENDS)}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
         from sentence_transformers import SentenceTransformer
 
-        use_bf16 = dtype == "bfloat16" or (dtype == "auto" and cpu_supports_bf16())
-        kwargs: dict[str, Any] = {"torch_dtype": torch.bfloat16} if use_bf16 else {}
-        self.model = SentenceTransformer(str(path), device="cpu", model_kwargs=kwargs,
-                                         local_files_only=True)
-        self.dtype = "bfloat16" if use_bf16 else "float32"
+        def load(dt: str) -> Any:
+            kwargs: dict[str, Any] = {"torch_dtype": torch.bfloat16} if dt == "bfloat16" else {}
+            return SentenceTransformer(str(path), device="cpu", model_kwargs=kwargs,
+                                       local_files_only=True)
+
         self.batch_size = batch_size
-        self.name = f"st:{path.name}"  # keep in step with embedder_name()
+        self.backend = backend
+        self.calibration: dict[str, Any] | None = None  # how "auto" chose, for the benchmarks
+        self.export: dict[str, Any] | None = None  # the backend's verification record
+        if backend != "torch":
+            self.model = load("float32")
+            self.export = embed_backends.attach(embed_backends.SPECS[backend], path, self.model)
+            self.dtype = "int8" if embed_backends.SPECS[backend].int8 else "float32"
+        elif dtype == "auto":
+            cache = calibration_cache or path.parent / calibration.CACHE_NAME
+            self.model, self.dtype, self.calibration = calibration.resolve_dtype(
+                load, lambda model, texts: self._documents(model, texts), cache,
+                calibration.machine_key(path.name))
+        else:
+            self.model, self.dtype = load(dtype), dtype
+        self.name = st_embedder_name(path, backend)  # keep in step with embedder_name()
         self._lock = threading.Lock()  # torch CPU inference is not re-entrant-safe per model
+
+    def _documents(self, model: Any, texts: Sequence[str]) -> np.ndarray:
+        return model.encode_document(list(texts), prompt="", batch_size=self.batch_size,
+                                     convert_to_numpy=True, normalize_embeddings=True)
 
     def embed(self, texts: Sequence[str], *, kind: str) -> np.ndarray:
         if not texts:
@@ -98,9 +136,7 @@ class SentenceTransformerEmbedder(Embedder):
                 # Texts already carry EmbeddingGemma's "title: ... | text: ..." document form
                 # (Chunk.embedding_text), so the model's default "title: none" prompt is
                 # replaced, not stacked.
-                out = self.model.encode_document(list(texts), prompt="",
-                                                 batch_size=self.batch_size,
-                                                 convert_to_numpy=True, normalize_embeddings=True)
+                out = self._documents(self.model, texts)
         return _normalise(np.asarray(out, dtype=np.float32))
 
 
@@ -176,7 +212,7 @@ def embedder_name(settings: Settings) -> str:
     if spec == "fake":
         return HashingEmbedder().name
     if spec.startswith("st:") or spec == "default":
-        return f"st:{resolve_embedder_path(spec, settings).name}"
+        return st_embedder_name(resolve_embedder_path(spec, settings), settings.embedder.backend)
     if spec.startswith("openai:"):
         return spec
     raise ConfigError(
@@ -210,8 +246,9 @@ def build_embedder(settings: Settings) -> Embedder:
     if spec == "fake":
         return HashingEmbedder()
     if spec.startswith("st:") or spec in ("default",):
-        return SentenceTransformerEmbedder(resolve_embedder_path(spec, settings),
-                                           batch_size=cfg.batch_size, dtype=cfg.dtype)
+        return SentenceTransformerEmbedder(
+            resolve_embedder_path(spec, settings), batch_size=cfg.batch_size, dtype=cfg.dtype,
+            backend=cfg.backend, calibration_cache=settings.models_dir / calibration.CACHE_NAME)
     if spec.startswith("openai:"):
         return OpenAIEmbedder(spec.split(":", 1)[1], cfg.base_url, cfg.api_key,
                               batch_size=max(cfg.batch_size, 32))
@@ -223,7 +260,7 @@ def build_embedder(settings: Settings) -> Embedder:
 def load_embedder(settings: Settings) -> Embedder:
     """The process-wide embedder for these settings (loaded once)."""
     key = ("embedder", settings.embedder.model, str(settings.models_dir),
-           settings.embedder.dtype, settings.embedder.base_url)
+           settings.embedder.dtype, settings.embedder.backend, settings.embedder.base_url)
     with _cache_lock:
         if key not in _cache:
             _cache[key] = build_embedder(settings)

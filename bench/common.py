@@ -18,7 +18,7 @@ import numpy as np
 
 RESULTS = Path("bench/results")
 PACKAGES = ("torch", "sentence-transformers", "transformers", "llama_cpp_python", "chromadb",
-            "langchain-core", "langchain-chroma", "jieba", "gradio")
+            "langchain-core", "langchain-chroma", "jieba", "gradio", "onnxruntime", "openvino")
 
 
 def machine() -> dict[str, Any]:
@@ -53,6 +53,8 @@ def machine() -> dict[str, Any]:
         "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_gib, 1),
         "bf16": "avx512_bf16" in flags or "amx_bf16" in flags,
         "avx512": "avx512f" in flags,
+        "cpu_flags": {f: f in flags for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni",
+                                               "avx512_bf16", "amx_bf16", "amx_int8")},
         "python": platform.python_version(), "os": platform.platform(terse=True),
         "versions": versions, "llama_cpp_features": llama_features,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

@@ -11,10 +11,12 @@ abstract) and in separate fresh processes:
   index: first ingest and re-ingest wall time including interpreter start.
 
 Peak memory is each process's peak RSS. Model loading is timed separately, not in chunks/s.
-bfloat16 against float32 is measured on the sample corpus (embedder alone), with the cosine
-between the two vectors of each text.
+Then every torch dtype and backend on the sample corpus (bench/embed_backends.py): passages/s,
+query-embedding p50, gold recall@5, what ``dtype="auto"`` picks here and which backend the
+adoption rule allows. Results: bench/results/ingest.json and ingest.md.
 
     python -m bench.ingest_bench [--pubmedqa ../shared/pubmedqa/pqal_dev.json] [--limit N]
+                                 [--no-backends]
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import current_rss_mib, in_subprocess, machine, write_json
+from .common import RESULTS, current_rss_mib, in_subprocess, machine, machine_line, write_json
 
 WARMUP = ["title: warm-up | text: Denosumab delayed the first skeletal-related event.",
           "title: 预热 | text: 地舒单抗延迟了首次骨相关事件。"]
@@ -69,6 +71,7 @@ def embedder_case(folder: str, dtype: str = "auto", return_vectors: bool = False
     out = {"chunks": len(texts), "seconds": seconds, "load_s": load_s,
            "rss_end_mib": current_rss_mib(),
            "dtype": getattr(embedder, "dtype", dtype),
+           "backend": getattr(embedder, "backend", "-"),
            "chars": sum(len(t) for t in texts)}
     if return_vectors:
         out["vectors"] = vectors.tolist()
@@ -119,9 +122,8 @@ def write_pubmedqa_folder(path: Path, limit: int | None) -> Path:
     return write_documents(docs, Path(tempfile.mkdtemp()) / "pubmedqa")[0]
 
 
-def run(corpora: list[tuple[str, Path]], bf16_corpus: Path | None) -> dict:
-    import numpy as np
-
+def run(corpora: list[tuple[str, Path]], backends_corpus: Path | None,
+        gold: Path | None = None) -> dict:
     out: dict[str, Any] = {"machine": machine(), "corpora": {}}
     for n, (name, folder) in enumerate(corpora):
         print(f"ingest bench: {name}: embedder alone", file=sys.stderr, flush=True)
@@ -143,17 +145,10 @@ def run(corpora: list[tuple[str, Path]], bf16_corpus: Path | None) -> dict:
             "reingest_ratio": pipe["seconds"] / pipe["reingest_s"],
             "cli_reingest_ratio": cli["first_s"] / cli["again_s"] if cli else None,
         }
-    if bf16_corpus is not None:
-        print("ingest bench: float32 vs bfloat16", file=sys.stderr, flush=True)
-        f32 = in_subprocess(embedder_case, folder=str(bf16_corpus), dtype="float32",
-                            return_vectors=True)
-        b16 = in_subprocess(embedder_case, folder=str(bf16_corpus), dtype="bfloat16",
-                            return_vectors=True)
-        a, b = np.asarray(f32.pop("vectors")), np.asarray(b16.pop("vectors"))
-        cos = (a * b).sum(axis=1)
-        out["dtype"] = {"float32": f32, "bfloat16": b16,
-                        "speedup": f32["seconds"] / b16["seconds"],
-                        "cosine_min": float(cos.min()), "cosine_mean": float(cos.mean())}
+    if backends_corpus is not None and gold is not None:
+        from . import embed_backends
+
+        out["embed"] = embed_backends.run(backends_corpus, gold)
     return out
 
 
@@ -161,7 +156,9 @@ def render(r: dict) -> str:
     lines = ["## 1–2. Ingestion and re-ingest", "",
              "Chunks/s exclude model loading (timed separately); the embedder-alone run encodes "
              "the very texts the pipeline embeds. Each run is a fresh process; memory is its "
-             "peak RSS.", "",
+             "peak RSS. Embedder: the default settings here (backend "
+             f"{next(iter(r['corpora'].values()))['embedder'].get('backend', '-')}, dtype "
+             f"{next(iter(r['corpora'].values()))['embedder']['dtype']}).", "",
              "| corpus | chunks | embedder alone | full pipeline | overhead ratio (target ≤ 1.10) "
              "| RSS at end / peak, embedder | RSS at end / peak, pipeline | model load |",
              "|---|---|---|---|---|---|---|---|"]
@@ -172,8 +169,9 @@ def render(r: dict) -> str:
             f" chunks/s | {p['seconds']:.1f} s = {c['pipeline_chunks_per_s']:.2f} chunks/s | "
             f"**{c['overhead_ratio']:.3f}** | {e['rss_end_mib']:.0f} / {e['peak_rss_mib']:.0f} MiB"
             f" | {p['rss_end_mib']:.0f} / {p['peak_rss_mib']:.0f} MiB | {p['load_s']:.1f} s |")
-    lines += ["", "| corpus | first ingest | re-ingest unchanged (in process) | ratio (target ≥ 100×) "
-              "| `clincite ingest` first / again (new process, wall) | ratio |",
+    lines += ["", "| corpus | first ingest | re-ingest unchanged (in process) "
+              "| ratio (target ≥ 100×) | `clincite ingest` first / again (new process, wall) "
+              "| ratio |",
               "|---|---|---|---|---|---|"]
     for name, c in r["corpora"].items():
         p, cli = c["pipeline"], c["cli"]
@@ -183,14 +181,12 @@ def render(r: dict) -> str:
             f"| {name} | {p['seconds']:.1f} s | {p['reingest_s'] * 1000:.0f} ms "
             f"({p['reingest_embedded']} chunks embedded) | **{c['reingest_ratio']:.0f}×** | "
             f"{cli_cells} |")
-    if "dtype" in r:
-        d = r["dtype"]
-        lines += ["", f"bfloat16 vs float32 (embedder alone, sample corpus, "
-                  f"{d['float32']['chunks']} chunks): float32 {d['float32']['seconds']:.1f} s, "
-                  f"bfloat16 {d['bfloat16']['seconds']:.1f} s → **{d['speedup']:.2f}× faster**; "
-                  f"cosine between the two vectors of each chunk: mean {d['cosine_mean']:.4f}, "
-                  f"min {d['cosine_min']:.4f}. Peak RSS {d['float32']['peak_rss_mib']:.0f} vs "
-                  f"{d['bfloat16']['peak_rss_mib']:.0f} MiB."]
+    if "embed" in r:
+        from assistant.config import Settings
+
+        from . import embed_backends
+
+        lines += ["", embed_backends.render(r["embed"], Settings().embedder.backend).rstrip()]
     return "\n".join(lines) + "\n"
 
 
@@ -200,16 +196,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--pubmedqa", type=Path,
                         default=Path("../shared/pubmedqa/pqal_dev.json"))
     parser.add_argument("--limit", type=int, default=None, help="PubMedQA abstracts to use")
-    parser.add_argument("--no-dtype", action="store_true", help="skip bfloat16 vs float32")
+    parser.add_argument("--gold", type=Path, default=Path("eval/gold/sample_gold.jsonl"),
+                        help="gold questions for recall@5 per backend")
+    parser.add_argument("--no-backends", "--no-dtype", action="store_true",
+                        help="skip the dtypes and backends comparison")
     args = parser.parse_args(argv)
     corpora = [("sample corpus", args.corpus.resolve())]
     if args.pubmedqa.is_file():
         folder = write_pubmedqa_folder(args.pubmedqa, args.limit)
         label = f"PubMedQA contexts ({len(list(folder.glob('*.txt')))} abstracts)"
         corpora.append((label, folder))
-    result = run(corpora, None if args.no_dtype else args.corpus.resolve())
+    result = run(corpora, None if args.no_backends else args.corpus.resolve(),
+                 args.gold.resolve())
     result["markdown"] = render(result)
     write_json("ingest", result)
+    (RESULTS / "ingest.md").write_text(f"Machine: {machine_line(result['machine'])}.\n\n"
+                                       + result["markdown"], encoding="utf-8")
     print(result["markdown"])
     return result
 

@@ -36,12 +36,8 @@ def targets(ing: dict | None, ret: dict | None, ans: dict | None, mem: dict | No
                          f"{c['overhead_ratio']:.3f} ({c['pipeline_chunks_per_s']:.2f} vs "
                          f"{c['embedder_chunks_per_s']:.2f} chunks/s)", "1",
                          c["overhead_ratio"] <= 1.10))
-        if "dtype" in ing:
-            d = ing["dtype"]
-            rows.append(("bfloat16 where the CPU supports it",
-                         f"{d['bfloat16']['dtype']} by default here, {d['speedup']:.2f}× "
-                         f"float32's speed, vectors' cosine ≥ {d['cosine_min']:.4f}", "1",
-                         d["bfloat16"]["dtype"] == "bfloat16"))
+        if "embed" in ing:
+            rows += embed_targets(ing["embed"])
         for name, c in ing["corpora"].items():
             rows.append((f"re-ingest ≥ 100× faster than first ingest ({name})",
                          f"{c['reingest_ratio']:.0f}× in process" + (
@@ -86,6 +82,32 @@ def targets(ing: dict | None, ret: dict | None, ans: dict | None, mem: dict | No
         rows.append(("serving memory ≤ 3 GB", f"{mem['rss_after_answers_mib'] / 1024:.2f} GiB "
                      f"after answering (peak {mem['peak_rss_mib'] / 1024:.2f} GiB)", "6",
                      mem["rss_after_answers_mib"] * 2**20 <= 3e9))
+    return rows
+
+
+def embed_targets(e: dict) -> list[tuple[str, str, str, bool | None]]:
+    """The embedder's dtype and backend rows: the measured choice against the measurements."""
+    rows: list[tuple[str, str, str, bool | None]] = []
+    torch_rows = {k: r for k, r in e["rows"].items()
+                  if r.get("backend") == "torch" and "error" not in r}
+    calib = e.get("calibration", {})
+    if torch_rows and "chosen" in calib:
+        fastest = max(torch_rows, key=lambda k: torch_rows[k]["passages_per_s"])
+        chosen = torch_rows.get(f"torch {calib['chosen']}")
+        speeds = ", ".join(f"{k} {r['passages_per_s']:.2f}" for k, r in torch_rows.items())
+        rows.append(("dtype \"auto\" picks the faster dtype on this machine",
+                     f"{calib['chosen']} ({speeds} passages/s)", "1",
+                     chosen is not None and chosen["passages_per_s"]
+                     >= 0.95 * torch_rows[fastest]["passages_per_s"]))
+    adoption = e.get("adoption", {})
+    if adoption.get("reference"):
+        from assistant.config import Settings
+
+        default = Settings().embedder.backend
+        wanted = adoption["adopt"] or "torch"
+        rows.append(("default backend = the one the adoption rule allows (≥ 1.5×, ≤ 1 point "
+                     "recall@5)", f"default {default}; rule allows {wanted}", "1",
+                     default == wanted))
     return rows
 
 
