@@ -246,7 +246,8 @@ def check_answer(
                 citations.append(Citation(
                     n=number_of[key], doc_id=c.doc_id, title=c.title, chunk_id=c.chunk_id,
                     start=c.start, end=c.end, quote=quote, quote_start=c.start + q_start,
-                    quote_end=c.start + q_end, language=c.language, kind=c.kind))
+                    quote_end=c.start + q_end, language=c.language, kind=c.kind,
+                    page=c.page_at(c.start + q_start)))
             if number_of[key] not in markers:
                 markers.append(number_of[key])
         parts.append(_attach(bare, markers, language))

@@ -152,7 +152,9 @@ def format_answer(answer) -> str:
             lines.append(f"  ({i}) {r.title} [{r.doc_id}]: {snippet}")
     for c in answer.citations:
         quote = c.quote.replace("\n", " ")
-        lines.append(f"[{c.n}] {c.title} ({c.doc_id}, chars {c.quote_start}-{c.quote_end})")
+        page = f"p. {c.page}, " if c.page is not None else ""
+        lines.append(f"[{c.n}] {c.title} ({c.doc_id}, {page}chars {c.quote_start}-"
+                     f"{c.quote_end})")
         lines.append(f"    \"{quote}\"")
     lines += ["", DISCLAIMER]
     return "\n".join(lines)

@@ -59,10 +59,11 @@ def _highlight(passage: str, quote_start: int, quote_end: int) -> str:
 
 
 def _source_card(n: str, title: str, doc_id: str, kind: str, language: str, body: str,
-                 anchor: str) -> str:
+                 anchor: str, page: int | None = None) -> str:
+    where = html.escape(doc_id) + (f" · p. {page}" if page is not None else "")
     return (f'<div class="clincite-source" id="{anchor}"><b>[{n}] {html.escape(title)}</b>'
             f'<div class="clincite-meta">{html.escape(kind)} · {language} · '
-            f"{html.escape(doc_id)}</div><div>{body}</div></div>")
+            f"{where}</div><div>{body}</div></div>")
 
 
 def sources_html(answer: Answer | None) -> str:
@@ -73,7 +74,8 @@ def sources_html(answer: Answer | None) -> str:
     by_id: dict[str, RetrievedChunk] = {r.chunk_id: r for r in answer.retrieved}
     if answer.abstained or not answer.citations:
         cards = [_source_card(str(i), r.title, r.doc_id, r.kind, r.language,
-                              html.escape(r.text).replace("\n", "<br>"), f"near-{i}")
+                              html.escape(r.text).replace("\n", "<br>"), f"near-{i}",
+                              r.page)
                  for i, r in enumerate(answer.retrieved[:3], 1)]
         return "<h4>Closest passages (not an answer)</h4>" + "".join(cards)
     cards = []
@@ -83,7 +85,8 @@ def sources_html(answer: Answer | None) -> str:
         rel_start = c.quote_start - c.start if chunk else 0
         rel_end = c.quote_end - c.start if chunk else len(c.quote)
         cards.append(_source_card(str(c.n), c.title, c.doc_id, c.kind, c.language,
-                                  _highlight(passage, rel_start, rel_end), f"src-{c.n}"))
+                                  _highlight(passage, rel_start, rel_end), f"src-{c.n}",
+                                  c.page))
     return "<h4>Sources</h4>" + "".join(cards)
 
 
