@@ -183,6 +183,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api(args: argparse.Namespace) -> int:
+    from .api import Assistant
+    from .http_api import check_listen, create_app, run_server
+
+    settings = _settings(args)
+    check_listen(args.host, settings)
+    assistant = Assistant(settings)
+    assistant.store.require_nonempty()
+    assistant.warm_up()
+    print(f"ClinCite API: http://{args.host}:{args.port}/v1 (OpenAI-compatible; Ctrl+C stops "
+          "it)", flush=True)
+    run_server(create_app(assistant, settings, host=args.host), args.host, args.port)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.runner import main as eval_main
 
@@ -252,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=7860)
     serve.add_argument("--llm")
     serve.set_defaults(func=cmd_serve)
+
+    api = sub.add_parser("api", help="serve the OpenAI-compatible HTTP API without the app")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=7860)
+    api.add_argument("--llm")
+    api.set_defaults(func=cmd_api)
 
     ev = sub.add_parser("eval", help="score ClinCite on a gold set or PubMedQA",
                         add_help=False)

@@ -150,6 +150,21 @@ def test_index_from_before_pages_opens_and_gets_pages_on_reingest(bot: Assistant
     assert [p for _, p in old.store.page_starts("kappa7.pdf")] == [1, 2, 3]
 
 
+def test_pages_reach_the_http_api(bot: Assistant, pdf: Path) -> None:
+    import openai
+
+    from assistant.http_api import create_app, serve_in_thread
+
+    bot._llm.enqueue("KAPPA-7 enrolled 1,904 patients [1].")
+    with serve_in_thread(create_app(bot)) as base:
+        client = openai.OpenAI(base_url=base + "/v1", api_key="x", max_retries=0)
+        completion = client.chat.completions.create(model="clincite", messages=[
+            {"role": "user", "content": "How many patients did KAPPA-7 enroll?"}])
+    content = completion.choices[0].message.content
+    assert "(kappa7.pdf, p. 3): \"KAPPA-7 enrolled 1,904 patients" in content
+    assert completion.model_extra["clincite"]["citations"][0]["page"] == 3
+
+
 def test_retrieved_chunk_page_at() -> None:
     chunk = RetrievedChunk(chunk_id="c", doc_id="d", title="t", text="x" * 100, start=200,
                            end=300, language="en", page=4, page_breaks=[(250, 5)])
