@@ -198,6 +198,13 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from .mcp_server import run_stdio
+
+    run_stdio(_settings(args))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.runner import main as eval_main
 
@@ -273,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=7860)
     api.add_argument("--llm")
     api.set_defaults(func=cmd_api)
+
+    mcp = sub.add_parser("mcp", help="serve ClinCite's tools to an MCP client over stdio")
+    mcp.add_argument("--llm")
+    mcp.set_defaults(func=cmd_mcp)
 
     ev = sub.add_parser("eval", help="score ClinCite on a gold set or PubMedQA",
                         add_help=False)
