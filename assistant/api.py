@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.pipeline import ingest_paths
 from ingest.store import Filters, IndexStore
@@ -27,6 +27,9 @@ from .errors import DocumentNotFoundError
 from .models import Embedder, LazyEmbedder, load_chat_model
 from .retrieval import Retriever
 from .types import Answer, IngestReport, RetrievedChunk, StreamEvent
+
+if TYPE_CHECKING:
+    from .lc_retriever import ClinCiteRetriever
 
 
 class Assistant:
@@ -77,6 +80,14 @@ class Assistant:
                  k: int | None = None) -> list[RetrievedChunk]:
         self.store.require_nonempty()
         return self.retriever.retrieve(question, filters, k=k)
+
+    def as_retriever(self, k: int | None = None,
+                     filters: Filters | None = None) -> ClinCiteRetriever:
+        """This assistant's retrieval as a LangChain ``BaseRetriever``: ``Document``s with
+        ``doc_id``, ``title``, ``start``/``end``, ``page`` and ``score`` in their metadata."""
+        from .lc_retriever import ClinCiteRetriever
+
+        return ClinCiteRetriever(assistant=self, k=k, filters=filters)
 
     def ingest(self, paths: Sequence[str | Path], sync: bool = False,
                progress: Any = None) -> IngestReport:
