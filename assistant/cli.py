@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import ClinCiteError
+from .progress import progress_bar as _progress_bar
 
 DISCLAIMER = ("Information from the indexed documents only, not medical advice; check the quoted "
               "sources. / 仅基于已收录文献的信息,不构成医疗建议,请核对引用原文。")
@@ -30,24 +31,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "embedder", None):
         overrides["embedder"] = settings.embedder.model_copy(update={"model": args.embedder})
     return settings.model_copy(update=overrides) if overrides else settings
-
-
-def _progress_bar(desc: str, unit: str):
-    from tqdm import tqdm
-
-    bar = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr,
-                       disable=not sys.stderr.isatty())  # no bar in logs and CI
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-    return update
 
 
 # -- models -----------------------------------------------------------------------------------
