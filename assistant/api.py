@@ -16,16 +16,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.pipeline import ingest_paths
 from ingest.store import Filters, IndexStore
 
 from .chain import AnswerChain, History, check_k
 from .config import Settings
+from .errors import DocumentNotFoundError
 from .models import Embedder, LazyEmbedder, load_chat_model
 from .retrieval import Retriever
-from .types import Answer, IngestReport, StreamEvent
+from .types import Answer, IngestReport, RetrievedChunk, StreamEvent
+
+if TYPE_CHECKING:
+    from .lc_retriever import ClinCiteRetriever
 
 
 class Assistant:
@@ -44,6 +48,12 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
         return cls(settings)
+
+    def warm_up(self) -> None:
+        """Load both models now (servers do this before listening: the first question is then
+        as fast as any other, and concurrent first questions cannot load a model twice)."""
+        self.embedder.embed(["warm-up"], kind="query")
+        self._get_llm()
 
     def _get_llm(self) -> Any:
         with self._lock:
@@ -66,10 +76,19 @@ class Assistant:
         self.store.require_nonempty()
         yield from self.chain.stream(question, history, filters, k)
 
-    def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None):
+    def retrieve(self, question: str, filters: Filters | None = None,
+                 k: int | None = None) -> list[RetrievedChunk]:
         check_k(k)
         self.store.require_nonempty()
         return self.retriever.retrieve(question, filters, k=k)
+
+    def as_retriever(self, k: int | None = None,
+                     filters: Filters | None = None) -> ClinCiteRetriever:
+        """This assistant's retrieval as a LangChain ``BaseRetriever``: ``Document``s with
+        ``doc_id``, ``title``, ``start``/``end``, ``page`` and ``score`` in their metadata."""
+        from .lc_retriever import ClinCiteRetriever
+
+        return ClinCiteRetriever(assistant=self, k=k, filters=filters)
 
     def ingest(self, paths: Sequence[str | Path], sync: bool = False,
                progress: Any = None) -> IngestReport:
@@ -78,3 +97,12 @@ class Assistant:
 
     def documents(self) -> list[dict[str, Any]]:
         return self.store.documents()
+
+    def remove_document(self, doc_id: str) -> int:
+        """Take a document out of the index; returns how many passages went with it."""
+        with self.store.write_lock():
+            if self.store.document_hash(doc_id) is None:
+                raise DocumentNotFoundError(f"no document '{doc_id}' in the index; list the "
+                                            "indexed ones with `clincite docs` (HTTP: GET "
+                                            "/v1/documents)")
+            return self.store.remove_document(doc_id)

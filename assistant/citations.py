@@ -397,7 +397,7 @@ class AnswerChecker:
                     n=self._number_of[key], doc_id=c.doc_id, title=c.title,
                     chunk_id=c.chunk_id, start=c.start, end=c.end, quote=c.text[start:end],
                     quote_start=c.start + start, quote_end=c.start + end,
-                    language=c.language, kind=c.kind))
+                    language=c.language, kind=c.kind, page=c.page_at(c.start + start)))
             if self._number_of[key] not in markers:
                 markers.append(self._number_of[key])
         return markers

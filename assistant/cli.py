@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import ClinCiteError
+from .progress import progress_bar as _progress_bar
 
 DISCLAIMER = ("Information from the indexed documents only, not medical advice; check the quoted "
               "sources. / 仅基于已收录文献的信息,不构成医疗建议,请核对引用原文。")
@@ -30,24 +31,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "embedder", None):
         overrides["embedder"] = settings.embedder.model_copy(update={"model": args.embedder})
     return settings.model_copy(update=overrides) if overrides else settings
-
-
-def _progress_bar(desc: str, unit: str):
-    from tqdm import tqdm
-
-    bar = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr,
-                       disable=not sys.stderr.isatty())  # no bar in logs and CI
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-    return update
 
 
 # -- models -----------------------------------------------------------------------------------
@@ -152,7 +135,9 @@ def format_answer(answer) -> str:
             lines.append(f"  ({i}) {r.title} [{r.doc_id}]: {snippet}")
     for c in answer.citations:
         quote = c.quote.replace("\n", " ")
-        lines.append(f"[{c.n}] {c.title} ({c.doc_id}, chars {c.quote_start}-{c.quote_end})")
+        page = f"p. {c.page}, " if c.page is not None else ""
+        lines.append(f"[{c.n}] {c.title} ({c.doc_id}, {page}chars {c.quote_start}-"
+                     f"{c.quote_end})")
         lines.append(f"    \"{quote}\"")
     lines += ["", DISCLAIMER]
     return "\n".join(lines)
@@ -178,6 +163,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .ui import serve
 
     serve(_settings(args), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from .api import Assistant
+    from .http_api import check_listen, create_app, run_server
+
+    settings = _settings(args)
+    check_listen(args.host, settings)
+    assistant = Assistant(settings)
+    assistant.store.require_nonempty()
+    assistant.warm_up()
+    print(f"ClinCite API: http://{args.host}:{args.port}/v1 (OpenAI-compatible; Ctrl+C stops "
+          "it)", flush=True)
+    run_server(create_app(assistant, settings, host=args.host), args.host, args.port)
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from .mcp_server import run_stdio
+
+    run_stdio(_settings(args))
     return 0
 
 
@@ -251,6 +258,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=7860)
     serve.add_argument("--llm")
     serve.set_defaults(func=cmd_serve)
+
+    api = sub.add_parser("api", help="serve the OpenAI-compatible HTTP API without the app")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=7860)
+    api.add_argument("--llm")
+    api.set_defaults(func=cmd_api)
+
+    mcp = sub.add_parser("mcp", help="serve ClinCite's tools to an MCP client over stdio")
+    mcp.add_argument("--llm")
+    mcp.set_defaults(func=cmd_mcp)
 
     ev = sub.add_parser("eval", help="score ClinCite on a gold set or PubMedQA",
                         add_help=False)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_HOME = Path.home() / ".clincite"
 
@@ -106,6 +106,29 @@ class AnswerSettings(BaseModel):
     unsupported: Literal["drop", "mark"] = "drop"
 
 
+class ServerSettings(BaseModel):
+    """The HTTP API (``clincite serve`` / ``clincite api``) and who may use it."""
+
+    # Bearer keys for /v1: CLINCITE_SERVER__API_KEYS=key1,key2 (or a JSON list). Required when
+    # the server listens beyond loopback; never logged or shown (SecretStr).
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # Ask for a key on 127.0.0.1 too: behind a reverse proxy on the same machine every request
+    # arrives from loopback, so the listening address says nothing about who is asking.
+    require_api_key: bool = False
+    # Largest JSON request body; uploads may be CLINCITE_MAX_FILE_MB plus the form's overhead.
+    max_request_kb: int = Field(1024, ge=16, le=1024 * 1024)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
 class Settings(BaseSettings):
     """All of ClinCite's configuration. ``Settings()`` reads ``CLINCITE_*`` environment
     variables."""
@@ -126,11 +149,13 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+    server: ServerSettings = ServerSettings()
 
     def fingerprint(self) -> str:
         """A short hash of everything that changes answers, recorded with every Answer."""
         keep = self.model_dump(
-            mode="json", exclude={"data_dir", "models_dir", "chroma_host", "chroma_port"}
+            mode="json",
+            exclude={"data_dir", "models_dir", "chroma_host", "chroma_port", "server"}
         )
         for section in ("embedder", "llm"):
             keep[section].pop("api_key", None)

@@ -47,3 +47,7 @@ class StoreBusyError(ClinCiteError):
 
 class BadQuestionError(ClinCiteError):
     """The question cannot be asked as given (e.g. empty)."""
+
+
+class DocumentNotFoundError(ClinCiteError):
+    """A document id that is not in the index."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -12,6 +14,19 @@ Language = Literal["zh", "en"]
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# Where pages begin in a document's text: ``(offset, page number)`` pairs, offsets ascending,
+# page numbers 1-based as a PDF viewer counts them (the physical page, not a printed label).
+PageStarts = list[tuple[int, int]]
+
+
+def page_at(page_starts: Sequence[tuple[int, int]], offset: int) -> int | None:
+    """The page holding character ``offset`` of a document; None where pages are not known."""
+    if not page_starts:
+        return None
+    i = bisect_right([start for start, _ in page_starts], offset) - 1
+    return page_starts[max(i, 0)][1]
 
 
 class Document(BaseModel):
@@ -25,6 +40,7 @@ class Document(BaseModel):
     source: str = ""  # path or URL it was loaded from
     source_root: str = ""  # the folder it was ingested from (for --sync)
     removed_chars: int = 0  # characters of web chrome / personal data removed by cleaning
+    page_starts: PageStarts = Field(default_factory=list)  # PDFs only (see page_at)
 
     @property
     def content_hash(self) -> str:
@@ -80,6 +96,14 @@ class RetrievedChunk(BaseModel):
     score: float = 0.0  # fused score (higher is better)
     dense_score: float | None = None  # cosine similarity
     keyword_score: float | None = None  # BM25 (higher is better)
+    page: int | None = None  # PDF page where the chunk starts
+    page_breaks: PageStarts = Field(default_factory=list)  # pages that begin inside the chunk
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of document offset ``offset`` (within this chunk)."""
+        if self.page is None:
+            return None
+        return page_at([(self.start, self.page), *self.page_breaks], offset)
 
 
 class Citation(BaseModel):
@@ -94,6 +118,7 @@ class Citation(BaseModel):
     quote_end: int
     language: Language
     kind: str = "document"
+    page: int | None = None  # PDF page of the quote's first character
 
 
 class SentenceCheck(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,10 +63,11 @@ def _highlight(passage: str, quote_start: int, quote_end: int) -> str:
 
 
 def _source_card(n: str, title: str, doc_id: str, kind: str, language: str, body: str,
-                 anchor: str) -> str:
+                 anchor: str, page: int | None = None) -> str:
+    where = html.escape(doc_id) + (f" · p. {page}" if page is not None else "")
     return (f'<div class="clincite-source" id="{anchor}"><b>[{n}] {html.escape(title)}</b>'
             f'<div class="clincite-meta">{html.escape(kind)} · {language} · '
-            f"{html.escape(doc_id)}</div><div>{body}</div></div>")
+            f"{where}</div><div>{body}</div></div>")
 
 
 def sources_html(answer: Answer | None) -> str:
@@ -76,7 +78,8 @@ def sources_html(answer: Answer | None) -> str:
     by_id: dict[str, RetrievedChunk] = {r.chunk_id: r for r in answer.retrieved}
     if answer.abstained or not answer.citations:
         cards = [_source_card(str(i), r.title, r.doc_id, r.kind, r.language,
-                              html.escape(r.text).replace("\n", "<br>"), f"near-{i}")
+                              html.escape(r.text).replace("\n", "<br>"), f"near-{i}",
+                              r.page)
                  for i, r in enumerate(answer.retrieved[:3], 1)]
         return "<h4>Closest passages (not an answer)</h4>" + "".join(cards)
     cards = []
@@ -86,7 +89,8 @@ def sources_html(answer: Answer | None) -> str:
         rel_start = c.quote_start - c.start if chunk else 0
         rel_end = c.quote_end - c.start if chunk else len(c.quote)
         cards.append(_source_card(str(c.n), c.title, c.doc_id, c.kind, c.language,
-                                  _highlight(passage, rel_start, rel_end), f"src-{c.n}"))
+                                  _highlight(passage, rel_start, rel_end), f"src-{c.n}",
+                                  c.page))
     return "<h4>Sources</h4>" + "".join(cards)
 
 
@@ -228,19 +232,31 @@ def build_app(assistant: Assistant) -> Any:
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
           assistant: Assistant | None = None, block: bool = True) -> Any:
-    """Start the app; optional login from CLINCITE_UI_USERNAME / CLINCITE_UI_PASSWORD."""
+    """Serve the app at / and the OpenAI-compatible API at /v1 on one port (see
+    assistant/http_api.py). Optional app login from CLINCITE_UI_USERNAME /
+    CLINCITE_UI_PASSWORD; the API takes API keys instead. ``block=False`` returns a context
+    manager that serves from a thread while it is open."""
+    import gradio as gr
+
+    from .http_api import create_app, key_required, run_server, serve_in_thread
+
     assistant = assistant or Assistant(settings)
     assistant.store.require_nonempty()
-    # Load both models before listening: the first question is then as fast as any other,
-    # and concurrent first questions cannot race to load a model twice.
-    assistant.embedder.embed(["warm-up"], kind="query")
-    assistant._get_llm()
-    app = build_app(assistant)
+    assistant.warm_up()
+    app = create_app(assistant, settings, host=host)
     user, password = os.environ.get("CLINCITE_UI_USERNAME"), os.environ.get(
         "CLINCITE_UI_PASSWORD")
-    print(f"ClinCite is running: open http://{host}:{port} in a browser (Ctrl+C stops it)",
-          flush=True)
-    app.launch(server_name=host, server_port=port, auth=(user, password) if user and password
-               else None, css=CSS, prevent_thread_lock=not block, quiet=True,
-               show_error=False, footer_links=[])
+    gr.mount_gradio_app(app, build_app(assistant), path="/", server_name=host,
+                        server_port=port, footer_links=[],
+                        auth=(user, password) if user and password else None, css=CSS,
+                        show_error=False)
+    keys = settings.server.api_keys
+    if key_required(host, keys, settings.server.require_api_key) and not keys:
+        print(f"note: the API at /v1 refuses every request on {host} until "
+              "CLINCITE_SERVER__API_KEYS is set", file=sys.stderr, flush=True)
+    if not block:
+        return serve_in_thread(app, host, port)
+    print(f"ClinCite is running: open http://{host}:{port} in a browser; OpenAI-compatible "
+          f"API at http://{host}:{port}/v1 (Ctrl+C stops it)", flush=True)
+    run_server(app, host, port)
     return app

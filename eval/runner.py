@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from assistant.config import Settings
 from assistant.errors import ClinCiteError
+from assistant.progress import progress_bar
 from assistant.types import RetrievedChunk
 
 from .dataset import EvalError, GoldItem, load_gold, load_pubmedqa
@@ -366,7 +367,8 @@ def run(opts: argparse.Namespace, settings: Settings) -> int:
     t0 = time.perf_counter()
     results = run_items(ClinCiteSystem(assistant), items, doc_langs,
                         retrieval_only=opts.retrieval_only, settings=eval_settings,
-                        similarity=similarity, pubmedqa=pubmedqa, progress=_progress)
+                        similarity=similarity, pubmedqa=pubmedqa,
+                        progress=progress_bar("ClinCite", "question"))
     timing["clincite_s"] = time.perf_counter() - t0
     metrics = metrics_for(results)
     if opts.baseline:
@@ -382,7 +384,7 @@ def run(opts: argparse.Namespace, settings: Settings) -> int:
         timing["baseline_ingest_s"] = baseline.ingest_seconds
         b_results = run_items(baseline, items, doc_langs, retrieval_only=opts.retrieval_only,
                               settings=eval_settings, similarity=similarity, pubmedqa=pubmedqa,
-                              progress=_progress)
+                              progress=progress_bar("baseline", "question"))
         timing["baseline_s"] = time.perf_counter() - t0
         results += b_results
         metrics["baseline"] = metrics_for(b_results)
@@ -445,8 +447,3 @@ def _fmt(value: float | None) -> str:
     if isinstance(value, int):  # a count
         return str(value)
     return "–" if value is None else f"{value:.3f}"
-
-
-def _progress(done: int, total: int) -> None:
-    if done == total or done % 10 == 0:
-        print(f"  {done}/{total}", file=sys.stderr, flush=True)

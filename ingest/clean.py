@@ -55,6 +55,10 @@ TOP_WINDOW = 60  # consent boilerplate is only looked for this many lines into a
 class CleanResult:
     text: str
     removed: list[str] = field(default_factory=list)
+    # for each line of ``text``, the number of the input line it is (after newline
+    # normalisation): lets a caller map what it knew about input lines (a PDF's pages) onto
+    # the cleaned text
+    lines: list[int] = field(default_factory=list)
 
 
 def _is_nav(line: str) -> bool:
@@ -99,20 +103,21 @@ def clean_text(text: str) -> CleanResult:
 
     top = _top_chrome_end(lines)
     removed.extend(s for s in lines[:top] if s.strip())
+    origin = list(range(top, len(lines)))  # input line number of each remaining line
     lines = lines[top:]
 
     # A comment section runs to the end of the page; only trust a marker in the last half.
     for i, line in enumerate(lines):
         if i >= len(lines) // 2 and COMMENTS_RE.match(line):
             removed.extend(s for s in lines[i:] if s.strip())
-            lines = lines[:i]
+            lines, origin = lines[:i], origin[:i]
             break
 
-    kept: list[str] = []
-    for line in lines:
+    kept: list[tuple[int, str]] = []
+    for n, line in zip(origin, lines, strict=True):
         stripped = line.strip()
         if not stripped:
-            kept.append("")
+            kept.append((n, ""))
             continue
         if _is_nav(stripped) or URL_LINE_RE.match(stripped) or AFFILIATION_RE.match(stripped):
             removed.append(stripped)
@@ -123,14 +128,17 @@ def clean_text(text: str) -> CleanResult:
             if not without.strip():
                 continue
             line = without
-        kept.append(line.rstrip())
+        kept.append((n, line.rstrip()))
 
     # collapse runs of blank lines left behind
     out: list[str] = []
-    for line in kept:
+    out_lines: list[int] = []
+    for n, line in kept:
         if line == "" and (not out or out[-1] == ""):
             continue
         out.append(line)
+        out_lines.append(n)
     while out and out[-1] == "":
         out.pop()
-    return CleanResult("\n".join(out), removed)
+        out_lines.pop()
+    return CleanResult("\n".join(out), removed, out_lines)

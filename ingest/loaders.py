@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import IngestError
-from assistant.types import Document
+from assistant.types import Document, PageStarts
 
-from .clean import clean_text
+from .clean import CleanResult, clean_text
 from .text import detect_language
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
@@ -111,7 +111,8 @@ def html_to_text(html: str) -> tuple[str, str]:
     return text.strip(), title
 
 
-def pdf_to_text(path: Path) -> str:
+def pdf_pages(path: Path) -> list[tuple[int, str]]:
+    """``(page number, text)`` of each PDF page that has text; page numbers count from 1."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -123,17 +124,44 @@ def pdf_to_text(path: Path) -> str:
             except Exception as exc:  # noqa: BLE001 - pypdf raises several types here
                 raise IngestError(str(path), "the PDF is password-protected; save an "
                                              "unprotected copy and ingest that") from exc
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        pages = [(n, (page.extract_text() or "").strip())
+                 for n, page in enumerate(reader.pages, 1)]
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
         raise IngestError(str(path), f"the PDF could not be parsed ({type(exc).__name__}); "
                                      "re-export it or save it as text") from exc
-    text = "\n\n".join(p for p in pages if p)
-    if not text.strip():
+    pages = [(n, text) for n, text in pages if text]
+    if not pages:
         raise IngestError(str(path), "the PDF has no extractable text (a scan?); run OCR on it "
                                      "first")
-    return text
+    return pages
+
+
+def join_pages(pages: list[tuple[int, str]]) -> tuple[str, list[int]]:
+    """The pages' text joined by blank lines, and the page number of each of its lines."""
+    texts: list[str] = []
+    line_pages: list[int] = []
+    for n, text in pages:
+        # the same newline normalisation clean_text applies, so line numbers agree
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if texts:
+            line_pages.append(n)  # the blank line between two pages
+        texts.append(text)
+        line_pages.extend([n] * (text.count("\n") + 1))
+    return "\n\n".join(texts), line_pages
+
+
+def page_starts_of(cleaned: CleanResult, line_pages: list[int]) -> PageStarts:
+    """Where each page's text begins in the cleaned text: ``(offset, page)`` pairs."""
+    starts: PageStarts = []
+    offset = 0
+    for line, n in zip(cleaned.text.split("\n"), cleaned.lines, strict=False):
+        page = line_pages[n]
+        if line.strip() and (not starts or starts[-1][1] != page):
+            starts.append((offset, page))
+        offset += len(line) + 1
+    return starts
 
 
 def make_doc_id(relative: str) -> str:
@@ -177,8 +205,9 @@ def load_document(
                                 f"{max_bytes / 1e6:.0f} MB limit; split it or raise "
                                 "CLINCITE_MAX_FILE_MB")
     title = ""
+    line_pages: list[int] = []
     if suffix in PDF_SUFFIXES:
-        raw_text = pdf_to_text(path)
+        raw_text, line_pages = join_pages(pdf_pages(path))
     else:
         raw = path.read_bytes()
         decoded = decode_bytes(raw, name)
@@ -203,6 +232,7 @@ def load_document(
         source=str(path),
         source_root=source_root,
         removed_chars=sum(len(r) for r in cleaned.removed),
+        page_starts=page_starts_of(cleaned, line_pages) if line_pages else [],
     )
 
 

@@ -45,6 +45,8 @@ def ingest_documents(
     for doc in docs:
         old = store.document_hash(doc.doc_id)
         if old == doc.content_hash:
+            if doc.page_starts and store.page_starts(doc.doc_id) != doc.page_starts:
+                store.set_page_starts(doc.doc_id, doc.page_starts)  # indexed before pages were
             report.results.append(DocumentResult(path=doc.source, doc_id=doc.doc_id,
                                                  status="skipped"))
             continue

@@ -28,7 +28,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, EmptyIndexError, StoreBusyError
-from assistant.types import Chunk, Document, RetrievedChunk
+from assistant.types import Chunk, Document, PageStarts, RetrievedChunk, page_at
 
 from .keywords import tokenize
 
@@ -46,7 +46,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, language TEXT NOT NULL, kind TEXT NOT NULL,
     source TEXT NOT NULL, source_root TEXT NOT NULL, content_hash TEXT NOT NULL,
-    text TEXT NOT NULL, n_chunks INTEGER NOT NULL, updated_at REAL NOT NULL
+    text TEXT NOT NULL, n_chunks INTEGER NOT NULL, updated_at REAL NOT NULL,
+    page_starts TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL,
@@ -87,6 +88,7 @@ class IndexStore:
         self._db_path = self.dir / "records.sqlite3"
         self._local = threading.local()
         self.db.executescript(SCHEMA)
+        self._add_missing_columns()
         self._settings = settings
         self._collection: Any = None
         self._collection_lock = threading.Lock()
@@ -94,6 +96,15 @@ class IndexStore:
         self._total: tuple[int, float] | None = None  # (chunk count, when counted)
         if settings.chroma_host:
             self.collection  # noqa: B018 - a remote server is checked at once: fail early
+
+    def _add_missing_columns(self) -> None:
+        """Open an index made by an earlier version: columns added since are added, empty."""
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(documents)")}
+        if "page_starts" not in have:
+            try:
+                self.db.execute("ALTER TABLE documents ADD COLUMN page_starts TEXT")
+            except sqlite3.OperationalError:  # another process added it first
+                pass
 
     @property
     def collection(self) -> Any:
@@ -226,9 +237,12 @@ class IndexStore:
         with self._transaction():
             self._delete_rows(doc.doc_id)
             self.db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO documents (doc_id, title, language, kind, source, source_root, "
+                "content_hash, text, n_chunks, updated_at, page_starts) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (doc.doc_id, doc.title, doc.language, doc.kind, doc.source, doc.source_root,
-                 doc.content_hash, doc.text, len(chunks), time.time()),
+                 doc.content_hash, doc.text, len(chunks), time.time(),
+                 json.dumps(doc.page_starts) if doc.page_starts else None),
             )
             for c in chunks:
                 cur = self.db.execute(
@@ -243,6 +257,16 @@ class IndexStore:
         stale = sorted(old_ids - set(new_ids))
         if stale:
             self._delete_vectors(stale)
+
+    def page_starts(self, doc_id: str) -> PageStarts:
+        row = self.db.execute("SELECT page_starts FROM documents WHERE doc_id=?",
+                              (doc_id,)).fetchone()
+        return _load_pages(row[0]) if row else []
+
+    def set_page_starts(self, doc_id: str, page_starts: PageStarts) -> None:
+        """Record pages for a document indexed before pages were (its text is unchanged)."""
+        self.db.execute("UPDATE documents SET page_starts=? WHERE doc_id=?",
+                        (json.dumps(page_starts) if page_starts else None, doc_id))
 
     def remove_document(self, doc_id: str) -> int:
         ids = [r[0] for r in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?",
@@ -317,11 +341,17 @@ class IndexStore:
             return {}
         marks = ",".join("?" * len(chunk_ids))
         rows = self.db.execute(
-            f'SELECT chunk_id, doc_id, title, text, start, "end", language, kind, heading '
-            f"FROM chunks WHERE chunk_id IN ({marks})", list(chunk_ids)).fetchall()
-        return {r[0]: RetrievedChunk(chunk_id=r[0], doc_id=r[1], title=r[2], text=r[3],
-                                     start=r[4], end=r[5], language=r[6], kind=r[7],
-                                     heading=r[8]) for r in rows}
+            f'SELECT c.chunk_id, c.doc_id, c.title, c.text, c.start, c."end", c.language, '
+            f"c.kind, c.heading, d.page_starts FROM chunks c LEFT JOIN documents d "
+            f"ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks})", list(chunk_ids)).fetchall()
+        out: dict[str, RetrievedChunk] = {}
+        for r in rows:
+            pages = _load_pages(r[9])
+            out[r[0]] = RetrievedChunk(
+                chunk_id=r[0], doc_id=r[1], title=r[2], text=r[3], start=r[4], end=r[5],
+                language=r[6], kind=r[7], heading=r[8], page=page_at(pages, r[4]),
+                page_breaks=[(o, p) for o, p in pages if r[4] < o < r[5]])
+        return out
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[RetrievedChunk]:
         rows = self._rows(chunk_ids)
@@ -403,6 +433,10 @@ class IndexStore:
             row.score = float(score)
             out.append(row)
         return out
+
+
+def _load_pages(raw: str | None) -> PageStarts:
+    return [(int(o), int(p)) for o, p in json.loads(raw)] if raw else []
 
 
 def _chroma_where(filters: Filters | None) -> dict[str, Any] | None:

@@ -41,3 +41,37 @@ def make_wheel(path: Path, files: dict[str, bytes]) -> Path:
         for name, data in files.items():
             zf.writestr(name, data)
     return path
+
+
+CJK_FONTS = [
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",  # Debian fonts-wqy-zenhei (.ci/run)
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+]
+
+
+def cjk_font() -> Path | None:
+    """A TrueType font with Chinese glyphs, if one is installed."""
+    for candidate in CJK_FONTS:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def make_paged_pdf(path: Path, pages: list[list[str]], font: Path) -> Path:
+    """A PDF with one page per list of lines (Chinese and English), the font embedded, so the
+    text can be extracted again page by page."""
+    import logging
+
+    from fpdf import FPDF
+
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # bitmap-table chatter
+    pdf = FPDF()
+    pdf.add_font("cjk", fname=str(font), collection_font_number=0)
+    pdf.set_font("cjk", size=11)
+    for lines in pages:
+        pdf.add_page()
+        for line in lines:
+            pdf.multi_cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
