@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import ClinCiteError
+from .injection import neutralise
 from .progress import progress_bar as _progress_bar
 
 DISCLAIMER = ("Information from the indexed documents only, not medical advice; check the quoted "
@@ -131,7 +132,8 @@ def format_answer(answer) -> str:
     if answer.abstained and answer.retrieved:
         lines.append("Closest passages / 最相关的段落:")
         for i, r in enumerate(answer.retrieved[:3], 1):
-            snippet = r.text.replace("\n", " ")[:200]
+            # a document's text addressed to an AI is never shown, not even as context
+            snippet = neutralise(r.text).replace("\n", " ")[:200]
             lines.append(f"  ({i}) {r.title} [{r.doc_id}]: {snippet}")
     for c in answer.citations:
         quote = c.quote.replace("\n", " ")

@@ -19,13 +19,14 @@ from langchain_core.retrievers import BaseRetriever
 
 from ingest.store import Filters
 
+from .injection import neutralise
 from .types import RetrievedChunk
 
 
 def chunk_to_document(chunk: RetrievedChunk) -> Document:
     return Document(
         id=chunk.chunk_id,
-        page_content=chunk.text,
+        page_content=neutralise(chunk.text),  # never hand an instruction on as content
         metadata={"doc_id": chunk.doc_id, "title": chunk.title, "chunk_id": chunk.chunk_id,
                   "start": chunk.start, "end": chunk.end, "page": chunk.page,
                   "language": chunk.language, "kind": chunk.kind, "heading": chunk.heading,

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from .api import Assistant
+from .injection import neutralise
 from .config import Settings
 from .errors import ClinCiteError
 from .types import Citation, RetrievedChunk
@@ -60,7 +61,7 @@ class CheckedAnswer(BaseModel):
 
 def passage(chunk: RetrievedChunk) -> Passage:
     return Passage(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=chunk.title,
-                   text=chunk.text, start=chunk.start, end=chunk.end, page=chunk.page,
+                   text=neutralise(chunk.text), start=chunk.start, end=chunk.end, page=chunk.page,
                    language=chunk.language, kind=chunk.kind, score=round(chunk.score, 4))
 
 

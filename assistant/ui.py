@@ -18,6 +18,7 @@ from .api import Assistant
 from .cli import DISCLAIMER
 from .config import Settings
 from .errors import ClinCiteError
+from .injection import neutralise
 from .types import Answer, Citation, RetrievedChunk
 
 EXAMPLES = [
@@ -56,8 +57,9 @@ def answer_markdown(answer: Answer) -> str:
 
 
 def _highlight(passage: str, quote_start: int, quote_end: int) -> str:
-    before, quote, after = (passage[:quote_start], passage[quote_start:quote_end],
-                            passage[quote_end:])
+    """The passage with its quote highlighted; text addressed to an AI around it is removed."""
+    before, quote, after = (neutralise(passage[:quote_start]), passage[quote_start:quote_end],
+                            neutralise(passage[quote_end:]))
     return (html.escape(before) + "<mark>" + html.escape(quote) + "</mark>" +
             html.escape(after)).replace("\n", "<br>")
 
@@ -78,7 +80,8 @@ def sources_html(answer: Answer | None) -> str:
     by_id: dict[str, RetrievedChunk] = {r.chunk_id: r for r in answer.retrieved}
     if answer.abstained or not answer.citations:
         cards = [_source_card(str(i), r.title, r.doc_id, r.kind, r.language,
-                              html.escape(r.text).replace("\n", "<br>"), f"near-{i}",
+                              html.escape(neutralise(r.text)).replace("\n", "<br>"),
+                              f"near-{i}",
                               r.page)
                  for i, r in enumerate(answer.retrieved[:3], 1)]
         return "<h4>Closest passages (not an answer)</h4>" + "".join(cards)
