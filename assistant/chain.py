@@ -21,11 +21,26 @@ from ingest.store import Filters
 from ingest.text import detect_language, split_sentences, weighted_len
 from prompts import load_prompt
 
-from .citations import (REFUSAL, AnswerChecker, is_refusal, join_sentences,
-                        neutralise_injections, sentence_language_ok, split_answer)
-from .decide import (Coverage, Parts, answers_question, best_quote, missing_measures,
-                     not_found_sentence, question_parts, quote_sentence)
+from .citations import (
+    REFUSAL,
+    AnswerChecker,
+    is_refusal,
+    join_sentences,
+    neutralise_injections,
+    sentence_language_ok,
+    split_answer,
+)
 from .config import Settings
+from .decide import (
+    Coverage,
+    Parts,
+    answers_question,
+    best_quote,
+    missing_measures,
+    not_found_sentence,
+    question_parts,
+    quote_sentence,
+)
 from .errors import BadQuestionError, EndpointError
 from .excerpts import Semantic, cut_weighted, excerpt
 from .models import Embedder

@@ -23,8 +23,16 @@ from dataclasses import dataclass, field
 from ingest.keywords import support_units
 from ingest.text import detect_language, split_sentences
 
-from .claims import (Claim, entities_in, extract_quantities, measures_in, normalise_text,
-                     numbers_of, pick_label, sentence_claims)
+from .claims import (
+    Claim,
+    entities_in,
+    extract_quantities,
+    measures_in,
+    normalise_text,
+    numbers_of,
+    pick_label,
+    sentence_claims,
+)
 from .injection import PLACEHOLDER, instruction_spans, is_instruction, neutralise
 from .types import Citation, RetrievedChunk, SentenceCheck
 

@@ -18,9 +18,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from .api import Assistant
-from .injection import neutralise
 from .config import Settings
 from .errors import ClinCiteError
+from .injection import neutralise
 from .types import Citation, RetrievedChunk
 
 INSTRUCTIONS = (

@@ -19,7 +19,7 @@ from .cli import DISCLAIMER
 from .config import Settings
 from .errors import ClinCiteError
 from .injection import neutralise
-from .types import Answer, Citation, RetrievedChunk
+from .types import Answer, RetrievedChunk
 
 EXAMPLES = [
     "ALTER-S004研究中安罗替尼联合化疗的ORR是多少?",

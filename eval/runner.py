@@ -24,9 +24,23 @@ from assistant.progress import progress_bar
 from assistant.types import RetrievedChunk
 
 from .dataset import EvalError, GoldItem, load_gold, load_pubmedqa
-from .metrics import (METRIC_BY_NAME, Shown, answer_correct, chunk_is_relevant, citation_counts,
-                      decision_scores, evidence_ranks, evidence_read, mean, percentile, recall_at,
-                      reciprocal_rank, safe_ratio, shown_scores, yes_no_maybe)
+from .metrics import (
+    METRIC_BY_NAME,
+    Shown,
+    answer_correct,
+    chunk_is_relevant,
+    citation_counts,
+    decision_scores,
+    evidence_ranks,
+    evidence_read,
+    mean,
+    percentile,
+    recall_at,
+    reciprocal_rank,
+    safe_ratio,
+    shown_scores,
+    yes_no_maybe,
+)
 
 RETRIEVE_K = 10
 PUBMEDQA_SUFFIX = " Answer yes, no or maybe first, then explain briefly."

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.citations import (REFUSAL, check_answer, extract_numbers, is_refusal,
-                                 neutralise_injections, parse_markers, split_answer)
+from assistant.citations import (
+    REFUSAL,
+    check_answer,
+    extract_numbers,
+    is_refusal,
+    neutralise_injections,
+    parse_markers,
+    split_answer,
+)
 from assistant.types import RetrievedChunk
 
 

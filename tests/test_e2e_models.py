@@ -5,8 +5,6 @@ Skipped when `clincite models fetch` has not been run; .ci/run fetches them firs
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from assistant.config import Settings

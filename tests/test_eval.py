@@ -11,9 +11,22 @@ import pytest
 from assistant.cli import main
 from assistant.types import RetrievedChunk
 from eval.dataset import EvalError, GoldItem, load_pubmedqa
-from eval.metrics import (METRICS, Shown, answer_correct, chunk_is_relevant, citation_counts,
-                          decision_scores, evidence_ranks, evidence_read, order_kept,
-                          percentile, recall_at, reciprocal_rank, shown_scores, yes_no_maybe)
+from eval.metrics import (
+    METRICS,
+    Shown,
+    answer_correct,
+    chunk_is_relevant,
+    citation_counts,
+    decision_scores,
+    evidence_ranks,
+    evidence_read,
+    order_kept,
+    percentile,
+    recall_at,
+    reciprocal_rank,
+    shown_scores,
+    yes_no_maybe,
+)
 from eval.report import ROWS
 from eval.runner import ItemResult, aggregate, check_thresholds, metrics_for, run_items
 

@@ -16,8 +16,14 @@ from pydantic import SecretStr
 
 from assistant import Assistant, Settings
 from assistant.citations import REFUSAL
-from assistant.http_api import (checked_deltas, create_app, is_loopback, key_required,
-                                serve_in_thread, strip_sources)
+from assistant.http_api import (
+    checked_deltas,
+    create_app,
+    is_loopback,
+    key_required,
+    serve_in_thread,
+    strip_sources,
+)
 from assistant.models import HashingEmbedder
 from assistant.testing import ScriptedChatModel
 from assistant.types import Answer, Citation, StreamEvent
