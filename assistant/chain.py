@@ -17,6 +17,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from ingest.sentence_vectors import open_sentence_vectors
 from ingest.store import Filters
 from ingest.text import detect_language, split_sentences, weighted_len
 from prompts import load_prompt
@@ -42,7 +43,7 @@ from .decide import (
     quote_sentence,
 )
 from .errors import BadQuestionError, EndpointError
-from .excerpts import Semantic, cut_weighted, excerpt
+from .excerpts import Semantic, cut_weighted, excerpt, select_sentences
 from .models import Embedder
 from .retrieval import Retriever
 from .types import Answer, Citation, RetrievedChunk, StreamEvent
@@ -81,15 +82,24 @@ def normalise_history(history: History) -> list[tuple[str, str]]:
 
 
 def format_passages(passages: Sequence[RetrievedChunk], question: str = "",
-                    budget: int = 0, semantic: Semantic | None = None) -> str:
+                    budget: int = 0, semantic: Semantic | None = None,
+                    total: int = 0) -> str:
     """Passages as clearly delimited data; instruction-like sentences are neutralised. With a
-    ``budget``, each passage is cut to its window most relevant to ``question``."""
+    ``budget``, each passage is cut to its window most relevant to ``question``; with a
+    ``total``, the best sentences across all passages are kept within it instead (a passage
+    with none kept is left out; the numbering stays that of the retrieved passages)."""
+    texts = [neutralise_injections(p.text) for p in passages]
+    if total:
+        texts = select_sentences(texts, question, total, semantic, max_sentence=budget)
+    else:
+        texts = [excerpt(t, question, budget, semantic) for t in texts]
     blocks = []
-    for i, p in enumerate(passages, 1):
+    for i, (p, text) in enumerate(zip(passages, texts, strict=True), 1):
+        if not text:
+            continue
         title = p.title.replace('"', "'")
-        if budget and weighted_len(title) > TITLE_CHARS:  # titles repeat in every passage
+        if (budget or total) and weighted_len(title) > TITLE_CHARS:  # titles repeat
             title = cut_weighted(title, TITLE_CHARS).rstrip() + "…"
-        text = excerpt(neutralise_injections(p.text), question, budget, semantic)
         blocks.append(f'<passage n="{i}" title="{title}">\n{text}\n</passage>')
     return "\n".join(blocks)
 
@@ -127,9 +137,11 @@ class AnswerChain:
         self.prompt = load_prompt(settings.answer.prompt)
         self.condense_prompt = load_prompt(settings.answer.condense_prompt)
         self.translate_prompt = load_prompt("translate_v1")
+        self.translate_answer_prompt = load_prompt("translate_answer_v1")
         self.runnable: Runnable = RunnableLambda(
             lambda x: self.invoke(x["question"], x.get("history"), x.get("filters"), x.get("k")))
-        self._sentence_vectors: dict[str, np.ndarray] = {}
+        # cos(question, sentence) needs sentence vectors: embedded at ingest, kept on disk
+        self.sentence_vectors = open_sentence_vectors(embedder, settings.data_dir)
 
     @property
     def llm(self) -> Any:
@@ -188,18 +200,20 @@ class AnswerChain:
         quote fallback (``always``), sentence vectors cached per process."""
         if not (always or self.settings.answer.semantic_excerpts):
             return None
-        query = self.embedder.embed([question], kind="query")[0]
+        query = self._query_vector(question)
 
         def scores(sentences: Sequence[str]) -> list[float]:
-            todo = [s for s in dict.fromkeys(sentences) if s not in self._sentence_vectors]
-            if todo:
-                if len(self._sentence_vectors) > 20_000:
-                    self._sentence_vectors.clear()
-                for s, v in zip(todo, self.embedder.embed(todo, kind="document_untitled"),
-                                strict=True):
-                    self._sentence_vectors[s] = v
-            return [float(self._sentence_vectors[s] @ query) for s in sentences]
+            if not sentences:
+                return []
+            return [float(x) for x in self.sentence_vectors.vectors(sentences) @ query]
         return scores
+
+    def _query_vector(self, question: str) -> np.ndarray:
+        """The question's vector (the retriever embedded it already: the last one is kept)."""
+        last = getattr(self.retriever, "last_query", None)
+        if last is not None and last[0] == question:
+            return last[1]
+        return self.embedder.embed([question], kind="query")[0]
 
     def _sentence_similarities(self, turn: Turn, checker: AnswerChecker
                                ) -> dict[tuple[int, int], float]:
@@ -213,9 +227,10 @@ class AnswerChain:
 
     def passages_text(self, question: str, passages: Sequence[RetrievedChunk]) -> str:
         """What the model reads: each passage cut to its evidence window for the question."""
-        budget = self.settings.answer.passage_chars
+        cfg = self.settings.answer
+        budget, total = cfg.passage_chars, cfg.evidence_chars
         return format_passages(passages, question, budget,
-                               self._semantic(question) if budget else None)
+                               self._semantic(question) if budget or total else None, total)
 
     def messages(self, turn: Turn) -> list:
         values = {
@@ -336,6 +351,7 @@ class AnswerChain:
         answers the question, so nothing shown is later withdrawn)."""
         if not sentence_language_ok(sentence, turn.language):
             gate.wrong_language += 1
+            gate.foreign.append(sentence)  # translated and checked at the end if needed
             return
         before = checker.supported
         shown = checker.check(sentence)
@@ -347,6 +363,24 @@ class AnswerChain:
             self._first_text(turn)
             yield StreamEvent(kind="text", text=text)
 
+    def _translate_draft(self, turn: Turn, checker: AnswerChecker, gate: Gate) -> None:
+        """The question's language, always: a draft written in the other language is
+        translated (markers kept) and each translated sentence checked like any other."""
+        t0 = time.perf_counter()
+        system, user = self.translate_answer_prompt.render(
+            answer=" ".join(s.strip() for s in gate.foreign),
+            target_language=LANGUAGE_NAMES[turn.language])
+        text = self._invoke([SystemMessage(system), HumanMessage(user)]).strip()
+        turn.timings["translate_s"] = time.perf_counter() - t0
+        for sentence in split_answer(text):
+            if not sentence_language_ok(sentence, turn.language):
+                continue
+            before = checker.supported
+            shown = checker.check(sentence)
+            if shown is not None:
+                gate.add(shown, checker, counted=checker.supported > before)
+                gate.translated += 1
+
     def _finish(self, turn: Turn, checker: AnswerChecker, gate: Gate) -> Answer:
         """The final answer: what passed, completed part by part from quotes where the model
         left a part out or failed, else declined."""
@@ -355,6 +389,8 @@ class AnswerChain:
         language = turn.language
         refused = is_refusal(turn.draft)
         reason = ""
+        if not gate.answered and gate.foreign and not refused:
+            self._translate_draft(turn, checker, gate)
         if not self.out_of_scope(turn.passages):
             # parts the checked draft left out: a quoted source sentence, else "not found"
             wanted = missing_measures(parts, gate.coverage) if gate.answered else []
@@ -453,7 +489,9 @@ class Gate:
         self.answered = False
         self.partial = False
         self.wrong_language = 0
+        self.foreign: list[str] = []  # draft sentences in the wrong language
         self.quoted = 0
+        self.translated = 0
 
     def add(self, text: str, checker: AnswerChecker, counted: bool,
             measures: set[str] | None = None, subjects: set[str] | None = None,

@@ -89,6 +89,10 @@ class AnswerSettings(BaseModel):
     # window of sentences for the question (assistant/excerpts.py); 0 = whole passages.
     # Prompt processing dominates answer time on a CPU; see bench/results/performance.md.
     passage_chars: int = Field(360, ge=0, le=20000)
+    # > 0: instead of a window per passage, the best sentences across all passages within this
+    # many weighted characters in all (a sentence longer than passage_chars cut to its best
+    # clauses); tuned with `clincite bench evidence` on the dev split
+    evidence_chars: int = Field(0, ge=0, le=50000)
     # choose each passage's evidence window by meaning too: cos(question, sentence) with the
     # embedder (sentence vectors cached per process), on top of words and the lexicon
     semantic_excerpts: bool = False

@@ -138,3 +138,75 @@ def excerpt(text: str, question: str, budget: int, semantic: Semantic | None = N
     prefix = ELLIPSIS if text[:start].strip() else ""
     suffix = ELLIPSIS if text[end:].strip() else ""
     return f"{prefix}{body}{suffix}"
+
+
+RANK_WEIGHT = 0.15  # a sentence of the first passage over the same sentence of the last
+GAP = " … "
+
+
+def select_sentences(texts: Sequence[str], question: str, budget: int,
+                     semantic: Semantic | None = None, max_sentence: int = 0
+                     ) -> list[str]:
+    """Evidence chosen across all passages at once: every sentence of ``texts`` (the passages
+    in rank order) scored against the question by words, the lexicon and — with ``semantic``
+    — meaning; the best sentences kept until ``budget`` weighted characters are used. Each
+    passage's kept sentences come back in document order, "…" marking what was left out
+    ("" for a passage with none kept). A sentence longer than ``max_sentence`` is cut to its
+    best run of clauses first. A strong passage can give several sentences and a weak one
+    none, where fixed windows per passage spend the budget evenly."""
+    units, exact, wants_number = question_terms(question)
+    measures, entities = measures_in(question), entities_in(question)
+    cands: list[tuple[float, int, int, int]] = []  # (score, passage, start, end)
+    pieces: list[str] = []
+    for i, text in enumerate(texts):
+        for s in split_sentences(text):
+            if not text[s.start:s.end].strip():
+                continue
+            start, end = s.start, s.end
+            if max_sentence and weighted_len(text[start:end]) > max_sentence:
+                cut = excerpt(text[start:end], question, max_sentence)
+                body = cut.strip(ELLIPSIS)
+                offset = text.find(body, start, end)
+                if offset >= 0:
+                    start, end = offset, offset + len(body)
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            piece = text[start:end]
+            score = sentence_score(piece, units, exact, wants_number, measures, entities)
+            score += RANK_WEIGHT * (len(texts) - i) / max(1, len(texts))
+            cands.append((score, i, start, end))
+            pieces.append(piece)
+    if semantic is not None and pieces:
+        sims = list(semantic(pieces))
+        mean = sum(sims) / len(sims)
+        cands = [(s + SEMANTIC_WEIGHT * max(0.0, c - mean), i, a, b)
+                 for (s, i, a, b), c in zip(cands, sims, strict=True)]
+    chosen: dict[int, list[tuple[int, int]]] = {}
+    used = 0
+    for score, i, a, b in sorted(cands, key=lambda c: (-c[0], c[1], c[2])):
+        size = weighted_len(texts[i][a:b])
+        if used + size > budget:
+            continue
+        used += size
+        chosen.setdefault(i, []).append((a, b))
+    out = []
+    for i, text in enumerate(texts):
+        spans = sorted(chosen.get(i, []))
+        if not spans:
+            out.append("")
+            continue
+        parts, last = [], 0
+        for a, b in spans:
+            gap = text[last:a]
+            if gap.strip():
+                parts.append(ELLIPSIS if not parts else GAP)
+            elif parts:
+                parts.append(gap)  # adjacent sentences: as the document writes them
+            parts.append(text[a:b])
+            last = b
+        if text[last:].strip():
+            parts.append(ELLIPSIS)
+        out.append("".join(parts))
+    return out

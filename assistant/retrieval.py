@@ -101,6 +101,7 @@ class Retriever:
         self.settings = settings
         self.embedder = embedder
         self.store = store
+        self.last_query: tuple[str, np.ndarray] | None = None
 
     def retrieve(self, question: str, filters: Filters | None = None,
                  extra_queries: Sequence[str] = (), k: int | None = None,
@@ -117,6 +118,8 @@ class Retriever:
         t0 = time.perf_counter()
         vectors = self.embedder.embed(queries, kind="query") if cfg.fusion != "keyword" else None
         timings["embed_query_s"] = time.perf_counter() - t0
+        if vectors is not None:
+            self.last_query = (question, vectors[0])  # the answer step scores sentences by it
 
         t_search = time.perf_counter()
         dense_rankings: list[tuple[list[RetrievedChunk], float, str]] = []

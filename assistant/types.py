@@ -174,6 +174,7 @@ class IngestReport(BaseModel):
     results: list[DocumentResult] = Field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    sentence_seconds: float = 0.0  # embedding passage sentences for the answer step
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)

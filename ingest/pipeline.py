@@ -17,6 +17,7 @@ from assistant.models import Embedder
 from assistant.types import Chunk, Document, DocumentResult, IngestReport
 
 from .chunking import chunk_document
+from .sentence_vectors import open_sentence_vectors
 from .loaders import ManifestEntry, discover, load_document, read_manifest
 from .store import IndexStore
 
@@ -36,8 +37,11 @@ def ingest_documents(
     *,
     report: IngestReport | None = None,
     progress: Progress | None = None,
+    sentence_vectors: bool = True,
 ) -> IngestReport:
-    """Index already-loaded documents (skipping unchanged ones). Caller holds the write lock."""
+    """Index already-loaded documents (skipping unchanged ones). Caller holds the write lock.
+    ``sentence_vectors``: also embed each new passage's sentences for the answer step
+    (ingest/sentence_vectors.py)."""
     started = time.perf_counter()
     own_report = report is None
     report = report or IngestReport()
@@ -58,6 +62,7 @@ def ingest_documents(
     if progress and total:
         progress(0, total)
     group: list[tuple[Document, list[Chunk], str]] = []
+    sentences = open_sentence_vectors(embedder, settings.data_dir) if sentence_vectors else None
 
     def flush() -> None:
         nonlocal done
@@ -69,6 +74,10 @@ def ingest_documents(
         for doc, chunks, status in group:
             vecs = vectors[offset : offset + len(chunks)] if vectors is not None else []
             offset += len(chunks)
+            if sentences is not None:
+                t0 = time.perf_counter()
+                sentences.warm(chunks)
+                report.sentence_seconds += time.perf_counter() - t0
             store.replace_document(doc, chunks, vecs)
             report.results.append(DocumentResult(path=doc.source, doc_id=doc.doc_id,
                                                  status=status, chunks=len(chunks)))
@@ -83,6 +92,8 @@ def ingest_documents(
             flush()
     if group:
         flush()
+    if sentences is not None:
+        sentences.close()
     if own_report:
         report.seconds = time.perf_counter() - started
     return report

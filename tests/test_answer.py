@@ -273,3 +273,26 @@ def test_k_out_of_range_is_a_clear_error(bot: Assistant, k: int) -> None:
         bot.ask("What is anlotinib?", k=k)
     with pytest.raises(BadQuestionError, match="from 1 to 50"):
         bot.retrieve("What is anlotinib?", k=k)
+
+
+def test_wrong_language_draft_is_translated_then_checked(bot: Assistant,
+                                                         llm: ScriptedChatModel) -> None:
+    # the 0.5B model answers a Chinese question in English; the translation is checked too
+    llm.enqueue("The ORR of anlotinib plus chemotherapy in ALTER-S004 was 28.57% [1].",
+                "ALTER-S004研究中安罗替尼联合化疗的ORR为28.57%[1]。")
+    answer = bot.ask("ALTER-S004研究中安罗替尼联合化疗的ORR是多少?")
+    assert not answer.abstained and answer.language == "zh"
+    assert answer.text.startswith("ALTER-S004研究中安罗替尼联合化疗的ORR为28.57%[")
+    assert "The ORR" not in answer.text and answer.quoted == 0
+    system, user = llm.history[-1]
+    assert "Translate into Chinese" in user.content and "28.57%" in user.content
+
+
+def test_a_translation_that_changes_the_number_is_not_shown(bot: Assistant,
+                                                            llm: ScriptedChatModel) -> None:
+    llm.enqueue("The ORR of anlotinib plus chemotherapy in ALTER-S004 was 28.57% [1].",
+                "ALTER-S004研究中安罗替尼联合化疗的ORR为82.57%[1]。")
+    answer = bot.ask("ALTER-S004研究中安罗替尼联合化疗的ORR是多少?")
+    assert "82.57" not in answer.text
+    # what is shown instead is the source sentence itself, quoted
+    assert answer.abstained or ("28.57%" in answer.text and answer.quoted == 1)

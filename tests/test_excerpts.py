@@ -74,3 +74,47 @@ def test_excerpt_is_always_a_piece_of_the_text_within_budget(text: str, budget: 
     else:
         assert _inner(out).strip() in text
         assert weighted_len(_inner(out)) <= budget
+
+
+# -- the best sentences across passages (CLINCITE_ANSWER__EVIDENCE_CHARS) ---------------------
+
+from assistant.excerpts import select_sentences  # noqa: E402
+
+SRE = ("地舒单抗是一种RANKL单克隆抗体。与唑来膦酸相比,地舒单抗使首次SRE的发生风险下降近20%。"
+       "颌骨坏死的发生率两组相近,分别为1.8%与1.3%。低钙血症更常见于地舒单抗组。")
+OTHER = ("骨转移是晚期肿瘤的常见并发症。约70%的乳腺癌患者会发生骨转移。"
+         "骨转移可导致疼痛、病理性骨折和脊髓压迫。")
+
+
+def test_best_sentences_keep_the_answer_of_a_lower_ranked_passage() -> None:
+    q = "地舒单抗与唑来膦酸相比,首次SRE风险下降多少?"
+    first, second = select_sentences([OTHER, SRE], q, budget=80)
+    assert "首次SRE的发生风险下降近20%" in second
+    assert first == ""  # the higher-ranked passage has nothing on the question
+    assert weighted_len(second.replace(ELLIPSIS, "").replace(" ", "")) <= 80
+
+
+def test_a_semantic_score_finds_the_sentence_words_miss() -> None:
+    # the question says 骨相关事件, the passage says SRE: only meaning links them
+    q = "地舒单抗与唑来膦酸相比,骨相关事件风险下降多少?"
+    answer = "与唑来膦酸相比,地舒单抗使首次SRE的发生风险下降近20%。"
+
+    def meaning(sentences):  # stands in for EmbeddingGemma: close only for the SRE sentence
+        return [0.9 if s == answer else 0.3 for s in sentences]
+
+    (kept,) = select_sentences([SRE], q, budget=60, semantic=meaning)
+    assert answer in kept
+
+
+def test_kept_sentences_stay_in_document_order_with_gaps_marked() -> None:
+    q = "低钙血症和RANKL单克隆抗体"
+    (kept,) = select_sentences([SRE], q, budget=70)
+    assert kept.index("RANKL") < kept.index("低钙血症")  # document order, not score order
+    assert "首次SRE" not in kept and " … " in kept  # the sentences between are left out
+    assert not kept.startswith(ELLIPSIS) and not kept.endswith(ELLIPSIS)
+
+
+def test_a_passage_with_nothing_kept_is_empty() -> None:
+    q = "地舒单抗与唑来膦酸相比,首次SRE风险下降多少?"
+    kept = select_sentences([SRE, OTHER], q, budget=60)
+    assert kept[1] == ""
