@@ -120,6 +120,8 @@ class Turn:
     model_input: str = ""
     draft: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # cos(question, sentence) of every evidence sentence, keyed (passage n, sentence start)
+    similarities: dict[tuple[int, int], float] = field(default_factory=dict)
 
 
 class AnswerChain:
@@ -308,6 +310,11 @@ class AnswerChain:
         turn.documents = {d: t for d in {p.doc_id for p in turn.passages}
                           if (t := store.document_text(d)) is not None}
         checker = self._checker(turn)
+        if not self.out_of_scope(turn.passages):
+            t0 = time.perf_counter()
+            turn.similarities = self._sentence_similarities(turn, checker)
+            checker.sentence_similarity = turn.similarities
+            turn.timings["similarity_s"] = time.perf_counter() - t0
         gate = Gate(question_parts(turn.standalone), turn.language)
         if self.out_of_scope(turn.passages):
             turn.draft = REFUSAL[turn.language]
@@ -398,7 +405,7 @@ class AnswerChain:
                 # nothing shown yet: the model's sentences did not answer; a quote may
                 wanted = list(parts.measures[:1]) if parts.measures else [None]  # type: ignore
                 gate.discard_held()
-            sims = self._sentence_similarities(turn, checker) if wanted else {}
+            sims = turn.similarities
             for measure in wanted:
                 found = best_quote(turn.standalone, checker.views, parts, measure,
                                    semantic=sims,

@@ -32,8 +32,10 @@ from .claims import (
     numbers_of,
     pick_label,
     sentence_claims,
+    value_phrase,
 )
 from .injection import PLACEHOLDER, instruction_spans, is_instruction, neutralise
+from .lexicon import lexicon
 from .types import Citation, RetrievedChunk, SentenceCheck
 
 REFUSAL = {
@@ -181,6 +183,16 @@ def _clause_text(text: str, claim: Claim) -> str:
     return text
 
 
+def _without_measures(question: str) -> str:
+    """The question without its measure words ("中位PFS", "ORR"): the words that remain name
+    the study, arm and population."""
+    lex = lexicon()
+    out = question
+    for m in sorted(lex.measures.find(question), key=lambda m: -m.start):
+        out = out[:m.start] + " " + out[m.end:]
+    return out
+
+
 def _units_agree(a: str | None, b: str | None) -> bool:
     if a is None or b is None or a == b:
         return True
@@ -196,11 +208,14 @@ class Binding:
 
 def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[PassageView],
                wanted_measures: set[str], subjects: set[str],
-               values: frozenset[str] = frozenset()) -> list[Binding]:
+               values: frozenset[str] = frozenset(), phrase: set[str] | None = None,
+               language: str = "") -> list[Binding]:
     """Source sentences that state ``claim``: same value, agreeing unit, the measure it is of
     (``wanted_measures``: the answer's, else the question's), no other subject in its clause,
     every one of ``subjects`` in its context, and — for "分别 / respectively" — the group the
-    answer's words before the number name."""
+    answer's words before the number name. ``phrase``: for a value no lexicon measure names,
+    the words naming it in the answer ("R0切除率"), of which the source clause that states the
+    value must share one (in the answer's ``language``; across languages meaning decides)."""
     q = claim.quantity
     context = answer[prev_end:q.start]
     out = []
@@ -217,6 +232,9 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                     continue
                 if claim.entities and c.entities and not (claim.entities & c.entities):
                     continue  # "安慰剂组41%" is not "尼罗醋司他组41%"
+                if phrase and view.chunk.language == language and not (
+                        phrase & support_units(_clause_text(s.text, c))):
+                    continue  # "R0切除率约为28.57%" is not "其ORR为28.57%"
                 if c.label:
                     labels = [o.label for o in s.claims if o.label and o.measures == c.measures]
                     picked = pick_label(context, labels)
@@ -227,6 +245,44 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
     return out
 
 
+# cos(question, sentence) per evidence sentence, keyed (passage n, sentence start)
+SentenceSimilarity = Mapping[tuple[int, int], float]
+RIVAL_MARGIN = 0.25  # how much better another value's sentence must match the question
+
+
+def question_relevance(question_units: set[str], view: PassageView, sentence: SourceSentence,
+                       sims: SentenceSimilarity | None = None) -> float:
+    """How well a source sentence matches the question: the share of the question's words it
+    (or its title) has, plus the cosine of their meanings when known."""
+    own = support_units(sentence.text) | support_units(view.chunk.title)
+    overlap = len(question_units & own) / max(1, len(question_units))
+    return overlap + (sims or {}).get((view.n, sentence.start), 0.0)
+
+
+def rival_wins(found: Sequence[Binding], claim: Claim, wanted: set[str], subjects: set[str],
+               values: frozenset[str], views: Sequence[PassageView], question_units: set[str],
+               sims: SentenceSimilarity | None, margin: float = RIVAL_MARGIN) -> bool:
+    """Another study's number: a source sentence giving the same measure a different value
+    matches the question clearly better than every sentence that binds the answer's value
+    (the question asks about the 2023 ASCO anlotinib data; 21.7 months is ALTER-S004's)."""
+    if not wanted or not question_units:
+        return False
+    bound = max(question_relevance(question_units, b.view, b.sentence, sims) for b in found)
+    unit = claim.quantity.unit
+    for view in views:
+        for s in view.sentences:
+            if not subjects <= s.context:
+                continue
+            if not any(c.measures & wanted and c.quantity.value not in values and
+                       _units_agree(unit, c.quantity.unit) for c in s.claims):
+                continue
+            if any(c.quantity.value in values for c in s.claims):
+                continue  # it states the answer's value too
+            if question_relevance(question_units, view, s, sims) > bound + margin:
+                return True
+    return False
+
+
 class AnswerChecker:
     """Checks a draft one sentence at a time and numbers citations in order of first use, so a
     stream can show each sentence once it passes and the final text is the same."""
@@ -234,7 +290,8 @@ class AnswerChecker:
     def __init__(self, passages: Sequence[RetrievedChunk], language: str, *, question: str = "",
                  documents: Mapping[str, str] | None = None, min_overlap: float = 0.5,
                  min_semantic: float = 0.55, min_semantic_numbers: float = 0.40,
-                 similarity: Similarity | None = None, unsupported: str = "drop") -> None:
+                 similarity: Similarity | None = None, unsupported: str = "drop",
+                 sentence_similarity: SentenceSimilarity | None = None) -> None:
         docs = documents or {}
         self.views = [PassageView.of(i + 1, chunk, docs.get(chunk.doc_id))
                       for i, chunk in enumerate(passages)]
@@ -243,6 +300,9 @@ class AnswerChecker:
         self.question_units = support_units(question)
         self.question_numbers = numbers_of(question)
         self.question_entities = entities_in(question)
+        # the question's words besides its measure names: what tells one study from another
+        self.question_subject_units = support_units(_without_measures(question))
+        self.sentence_similarity = sentence_similarity
         self.min_overlap = min_overlap
         self.min_semantic = min_semantic
         self.min_semantic_numbers = min_semantic_numbers
@@ -340,14 +400,21 @@ class AnswerChecker:
             # the claim's subject: named in its clause, else in the sentence, else the question's
             subjects = (entities_in(_clause_text(content, claim)) or named or
                         self.question_entities) - {"year:" + claim.quantity.value}
+            phrase = (support_units(value_phrase(content, claim.quantity.start))
+                      if not claim.measures else None)
             found = bind_claim(claim, content, prev_end, self.views, wanted, subjects,
-                               frozenset(c.quantity.value for c in claims))
+                               frozenset(c.quantity.value for c in claims), phrase,
+                               self.language)
             if not wanted:
                 # no measure names what the number is: the source sentence itself must be
                 # about what the answer says ("术后2年恢复跑步" is not "2年OS率")
                 clause = _clause_text(content, claim)
                 found = [b for b in found if self._about(clause, b, semantic)]
             prev_end = claim.quantity.end
+            values = frozenset(c.quantity.value for c in claims)
+            if found and rival_wins(found, claim, wanted, subjects, values, self.views,
+                                    self.question_subject_units, self.sentence_similarity):
+                found = []
             if not found:
                 missing.append(claim.quantity.value)
                 continue

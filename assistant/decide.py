@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ingest.keywords import support_units
 
-from .citations import PassageView, SourceSentence, expects_quantity
+from .citations import PassageView, SourceSentence, _without_measures, expects_quantity
 from .claims import entities_in, measures_in
 from .lexicon import lexicon
 
@@ -104,7 +104,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     names the measure (a number of it, for a quantity question), its context names every
     subject of the question, and it shares enough of the question's other words."""
     wanted = {measure} if measure else set(parts.measures)
-    q_units = support_units(_strip_measures(question))
+    q_units = support_units(_without_measures(question))
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
         title = support_units(view.chunk.title)
@@ -134,15 +134,6 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if best is None or score > best[0]:
                 best = (score, view, s)
     return (best[1], best[2]) if best else None
-
-
-def _strip_measures(question: str) -> str:
-    """The question without its measure words and question words: what must match besides."""
-    lex = lexicon()
-    out = question
-    for m in sorted(lex.measures.find(question), key=lambda m: -m.start):
-        out = out[:m.start] + " " + out[m.end:]
-    return out
 
 
 def quote_sentence(quote: str, marker: int, question_language: str,

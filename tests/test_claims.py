@@ -31,6 +31,8 @@ TRIAL = chunk("Inclusion criteria\nMale or female patients aged 18-70 years, ECO
 DOSE = chunk("安罗替尼推荐剂量为每日12mg,连续口服2周,停药1周。", 5)
 RANGE = chunk("The effective rate of immunotherapy for osteosarcoma is about 5% to 10% after "
               "single agent treatment.", 8, language="en")
+RUBI_EN = chunk("In the dose-escalation phase, 6 of 10 patients had a partial response and 3 had "
+                "stable disease.", 10, language="en")
 NIRO = chunk("ORR患者在尼罗醋司他组为41%,显着高于安慰剂组8%(P<0.001)。", 6)
 
 
@@ -82,6 +84,15 @@ CASES = [
     ("other study", "中位PFS约6.9个月。", [ALTER], "ALTER-S004研究的中位PFS是多少?", False),
     ("same study", "中位PFS达21.7个月。", [ALTER], "ALTER-S004研究的中位PFS是多少?", True),
     ("named other study", "ALTER-S004研究的中位PFS为6.9个月。", [ALTER], "", False),
+    # 2b. the answer names no study: the asked one is told by the question's words
+    ("rival matches the question", "中位PFS达21.7个月。", [ALTER],
+     "2023年ASCO会议上安罗替尼联合蒽环类药物治疗晚期软组织肉瘤的中位PFS是多少?", False),
+    ("asked study's value", "中位PFS约6.9个月。", [ALTER],
+     "2023年ASCO会议上安罗替尼联合蒽环类药物治疗晚期软组织肉瘤的中位PFS是多少?", True),
+    # 5b. a value no lexicon measure names: the words naming it must be in the source clause
+    ("unnamed measure", "安罗替尼联合化疗转化治疗后的R0切除率约为28.57%。", [ALTER], "", False),
+    ("unnamed measure, en", "The R0 resection rate was 6 of 10 patients.", [RUBI_EN], "", False),
+    ("named as the source", "剂量爬坡阶段10例入组患者中6例PR。", [RUBI], "", True),
     # 3. respective pairs: 54 months is the group without SREs
     ("reversed pair", "伴有SREs组的生存时间为54个月。", [SRE], "", False),
     ("kept pair", "不伴有SREs组的生存时间为54个月。", [SRE], "", True),
