@@ -69,6 +69,28 @@ def _asks_value(question: str) -> bool:
                           re.IGNORECASE))
 
 
+# what kind of value a question asks for, by its words: a quote must give a value of that kind
+# ("至首次SRE的中位时间" asks a time: a sentence giving only a risk reduction in % is no answer)
+ASKED_UNITS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
+    (re.compile(r"多久|多长时间|多长|几个月|几周|几年|几天|时间|how long|how many (?:months|weeks|"
+                r"days|years)|\btime to\b|duration", re.IGNORECASE),
+     frozenset({"month", "week", "day", "year"})),
+    (re.compile(r"多少例|多少人|多少名|多少位|几例|几名|how many (?:patients|participants|people|"
+                r"subjects|children|cases)", re.IGNORECASE), frozenset({"patient"})),
+    (re.compile(r"剂量|多少毫克|\bdoses?\b|\bdosed\b|how much .* (?:given|take)",
+                re.IGNORECASE), frozenset({"mg", "g", "ug", "mg_kg", "gy", "mci", "mbq", "ml"})),
+)
+
+
+def asked_units(question: str) -> frozenset[str]:
+    """The units a value answering ``question`` can have (empty: the question does not say)."""
+    out: frozenset[str] = frozenset()
+    for pattern, units in ASKED_UNITS:
+        if pattern.search(question):
+            out |= units
+    return out
+
+
 @dataclass
 class Coverage:
     """What the shown sentences cover of the question."""
@@ -104,6 +126,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     names the measure (a number of it, for a quantity question), its context names every
     subject of the question, and it shares enough of the question's other words."""
     wanted = {measure} if measure else set(parts.measures)
+    units = asked_units(question)
     q_units = support_units(_without_measures(question))
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
@@ -119,6 +142,9 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                     continue
                 if wanted and not any(c.measures & wanted for c in s.claims):
                     continue
+                if units and not any(c.quantity.unit in units or (
+                        c.quantity.unit is None and "patient" in units) for c in s.claims):
+                    continue  # asked a time, a count or a dose: a value of that kind
             elif wanted and not measures_in(s.text) & wanted:
                 continue
             ctx_units = own | title

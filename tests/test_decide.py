@@ -110,3 +110,22 @@ def test_best_quote_picks_the_stating_sentence_not_a_heading() -> None:
     # a question about something the passage does not state finds nothing
     other = "What imaging is required before enrolment in the anlotinib plus toripalimab trial?"
     assert best_quote(other, [view], question_parts(other)) is None
+
+
+@pytest.mark.parametrize("question, found", [
+    # a time is asked: a sentence giving only a risk reduction in % answers nothing
+    ("地舒单抗对比唑来膦酸,至首次SRE的中位时间分别是多少?", False),
+    ("How long was the median time to first SRE with denosumab?", False),
+    # the same sentence does answer the risk question
+    ("地舒单抗与唑来膦酸相比,首次SRE风险下降多少?", True),
+])
+def test_a_quote_gives_a_value_of_the_kind_asked(question: str, found: bool) -> None:
+    from assistant.citations import PassageView
+    from assistant.decide import asked_units, best_quote
+    from assistant.types import RetrievedChunk
+
+    text = "与唑来膦酸相比,使用地舒单抗的患者首次SRE的发生风险下降近20%。"
+    chunk = RetrievedChunk(chunk_id="c", doc_id="003.txt", text=text, start=0, end=len(text),
+                           language="zh", title="乳腺癌骨转移")
+    quote = best_quote(question, [PassageView.of(1, chunk)], question_parts(question))
+    assert (quote is not None) is found, asked_units(question)
