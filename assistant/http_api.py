@@ -71,8 +71,8 @@ DRAIN_LIMIT = 64 * 1024 * 1024  # an oversized body is read (and dropped) up to 
 # -- errors -----------------------------------------------------------------------------------
 
 
-class ApiError(Exception):
-    """An error for the client, in OpenAI's shape."""
+class ApiError(ClinCiteError):
+    """A mistake in an HTTP request, sent to the client in OpenAI's shape with its status."""
 
     def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
                  param: str | None = None, code: str | None = None) -> None:

@@ -11,14 +11,13 @@ checked against them (``Assistant.ask`` is what checks).
 
 from __future__ import annotations
 
-from typing import Any
-
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from ingest.store import Filters
 
+from .api import Assistant
 from .injection import neutralise
 from .types import RetrievedChunk
 
@@ -41,7 +40,7 @@ class ClinCiteRetriever(BaseRetriever):
     >>> [d.metadata["doc_id"] for d in retriever.invoke("SBRT osteosarcoma")]  # doctest: +SKIP
     """
 
-    assistant: Any  # assistant.api.Assistant (Any: pydantic cannot build a schema for it)
+    assistant: Assistant
     k: int | None = None  # passages per query (default: settings.retrieval.k)
     filters: Filters | None = None  # {"doc_id": [...], "language": ["zh"], "kind": [...]}
 
