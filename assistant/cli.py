@@ -15,9 +15,7 @@ from .config import Settings
 from .errors import ClinCiteError
 from .injection import neutralise
 from .progress import progress_bar as _progress_bar
-
-DISCLAIMER = ("Information from the indexed documents only, not medical advice; check the quoted "
-              "sources. / 仅基于已收录文献的信息,不构成医疗建议,请核对引用原文。")
+from .wording import DISCLAIMER
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -193,7 +191,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.runner import main as eval_main
 
-    return eval_main(args, _settings(args))
+    return eval_main(list(getattr(args, "eval_args", []) or []), _settings(args))
 
 
 BENCHES = {"all": "bench.performance", "ingest": "bench.ingest_bench",

@@ -11,15 +11,26 @@ checked against them (``Assistant.ask`` is what checks).
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from ingest.store import Filters
 
-from .api import Assistant
 from .injection import neutralise
 from .types import RetrievedChunk
+
+
+@runtime_checkable
+class Retrieves(Protocol):
+    """What the retriever needs of its assistant (``assistant.api.Assistant`` is one). A
+    protocol rather than the class: ``api`` builds this adapter, so importing ``api`` here
+    would make a cycle."""
+
+    def retrieve(self, question: str, filters: Filters | None = None,
+                 k: int | None = None) -> list[RetrievedChunk]: ...
 
 
 def chunk_to_document(chunk: RetrievedChunk) -> Document:
@@ -40,7 +51,7 @@ class ClinCiteRetriever(BaseRetriever):
     >>> [d.metadata["doc_id"] for d in retriever.invoke("SBRT osteosarcoma")]  # doctest: +SKIP
     """
 
-    assistant: Assistant
+    assistant: Retrieves
     k: int | None = None  # passages per query (default: settings.retrieval.k)
     filters: Filters | None = None  # {"doc_id": [...], "language": ["zh"], "kind": [...]}
 

@@ -503,6 +503,7 @@ def test_cli_api_refuses_a_public_address_without_keys(capsys: pytest.CaptureFix
                    "CLINCITE_SERVER__API_KEYS=<key>[,<key>...] or listen on 127.0.0.1")
 
 
+@pytest.mark.chroma  # the index is written here and read by the server's process
 def test_cli_api_serves_the_index(settings: Settings, corpus: Path, tmp_path: Path) -> None:
     import os
     import socket
