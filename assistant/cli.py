@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .config import Settings
 from .errors import ClinCiteError
@@ -47,8 +48,12 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
             print(f"{recipe.name}: already verified at {target_path(recipe, settings.models_dir)}")
             continue
         bars[name] = _progress_bar(f"{recipe.name}", "part")
-        path = fetch_model(recipe, settings.models_dir,
-                           progress=lambda _n, d, t, b=bars[name]: b(d, t))
+        bar = bars[name]
+
+        def progress(_name: str, done: int, total: int, bar: Any = bar) -> None:
+            bar(done, total)
+
+        path = fetch_model(recipe, settings.models_dir, progress=progress)
         print(f"{recipe.name}: sha256 verified, ready at {path}")
     if not args.keep_parts and all(is_ready(RECIPES[n], settings.models_dir) for n in RECIPES):
         clean_parts(settings.models_dir)

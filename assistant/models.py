@@ -362,7 +362,7 @@ def _llama_chat_class():
         def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                       run_manager: CallbackManagerForLLMRun | None = None,
                       **kwargs: Any) -> ChatResult:
-            text = "".join(c.message.content for c in
+            text = "".join(str(c.message.content) for c in
                            self._stream(messages, stop=stop, run_manager=run_manager))
             return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 

@@ -133,8 +133,9 @@ class ChatHandlers:
         filters: dict[str, list[str]] = {}
         if doc_ids:
             filters["doc_id"] = list(doc_ids)
-        if LANGUAGES.get(language):
-            filters["language"] = [LANGUAGES[language]]
+        chosen_language = LANGUAGES.get(language)
+        if chosen_language:
+            filters["language"] = [chosen_language]
         checked = ""  # only text that already passed the checker is ever shown
         try:
             for event in self.assistant.stream(message, history=turns, filters=filters or None,

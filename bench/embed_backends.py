@@ -133,8 +133,9 @@ def calibration_case() -> dict:
     embedder = SentenceTransformerEmbedder(
         path, batch_size=settings.embedder.batch_size, dtype="auto",
         calibration_cache=Path(tempfile.mkdtemp()) / "calibration.json")
-    return {"chosen": embedder.dtype, "seconds_per_batch": embedder.calibration["seconds"],
-            "warmup_s": embedder.calibration.get("warmup_s", {}),
+    chosen = embedder.calibration or {}  # dtype="auto" always records how it chose
+    return {"chosen": embedder.dtype, "seconds_per_batch": chosen.get("seconds"),
+            "warmup_s": chosen.get("warmup_s", {}),
             "wall_s": time.perf_counter() - t0}
 
 

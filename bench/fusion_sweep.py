@@ -14,7 +14,7 @@ from pathlib import Path
 from assistant.config import Settings
 from eval import runner
 
-GRID = [
+GRID: list[tuple[str, dict[str, object]]] = [
     ("dense", {"fusion": "dense"}),
     ("keyword (BM25 only)", {"fusion": "keyword"}),
     ("rrf, BM25 weight 0.5", {"fusion": "rrf", "keyword_weight": 0.5}),

@@ -11,7 +11,7 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,7 +118,7 @@ def make_similarity(embedder: Any) -> Callable:
     return similarity
 
 
-def run_items(system: Any, items: Sequence[GoldItem], doc_langs: dict[str, str], *,
+def run_items(system: Any, items: Sequence[GoldItem], doc_langs: Mapping[str, str], *,
               retrieval_only: bool, settings: Settings, similarity: Callable | None,
               pubmedqa: bool = False, progress: Callable[[int, int], None] | None = None
               ) -> list[ItemResult]:
@@ -387,7 +387,7 @@ def run(opts: EvalOptions, settings: Settings) -> int:
     embedder = LazyEmbedder(eval_settings)
     assistant = Assistant(eval_settings, embedder=embedder)
     t0 = time.perf_counter()
-    if pubmedqa:
+    if opts.pubmedqa is not None:
         docs, items = load_pubmedqa(opts.pubmedqa, opts.limit)
         from ingest.pipeline import ingest_documents
 
@@ -395,6 +395,8 @@ def run(opts: EvalOptions, settings: Settings) -> int:
             report = ingest_documents(docs, eval_settings, embedder, assistant.store)
         doc_langs = {d.doc_id: d.language for d in docs}
     else:
+        if opts.gold is None:
+            raise EvalError("give --gold FILE or --pubmedqa FILE")
         items = load_gold(opts.gold)[: opts.limit or None]
         report = assistant.ingest([opts.corpus])
         if report.failed:
@@ -459,7 +461,7 @@ def split_name(opts: EvalOptions) -> str:
     (``dev.jsonl``, ``test.jsonl``; a link is followed) or ``PubMedQA <file>``."""
     if opts.pubmedqa is not None:
         return f"PubMedQA {opts.pubmedqa.name}"
-    return opts.gold.resolve().name
+    return opts.gold.resolve().name if opts.gold is not None else "?"
 
 
 def _pubmedqa_dir(docs: Sequence[Any], eval_dir: Path) -> tuple[Path, dict[str, str]]:

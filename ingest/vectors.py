@@ -37,6 +37,11 @@ from assistant.errors import ConfigError
 # {"doc_id": [...], "language": ["zh"], "kind": [...]}: a hit must match every key given
 Filters = dict[str, list[str]]
 FILTER_KEYS = ("doc_id", "language", "kind")
+
+
+def as_filters(given: Mapping[Any, Sequence[str]] | None) -> Filters | None:
+    """Filters from a request model (whose keys are typed as a Literal of FILTER_KEYS)."""
+    return {str(key): list(values) for key, values in given.items()} if given else None
 Metadata = Mapping[str, str]
 
 
