@@ -53,7 +53,12 @@ class Assistant:
         """Load both models now (servers do this before listening: the first question is then
         as fast as any other, and concurrent first questions cannot load a model twice)."""
         self.embedder.embed(["warm-up"], kind="query")
-        self._get_llm()
+        self.chat_model()
+
+    def chat_model(self) -> Any:
+        """The chat model this assistant answers with, loaded on first call (the eval's
+        baseline answers with the same one)."""
+        return self._get_llm()
 
     def _get_llm(self) -> Any:
         with self._lock:

@@ -71,7 +71,7 @@ def choose_dtype(seconds: Mapping[str, float], tie: float = TIE) -> str:
 
 
 def _cpu_info() -> tuple[str, list[str]]:
-    model, flags = "unknown", []
+    model, flags = "unknown", list[str]()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
@@ -208,7 +208,10 @@ def resolve_dtype(load: Callable[[str], Any], encode: Callable[[Any, list[str]],
                 del model
                 continue
             best = min(seconds.values(), default=None)
-            seconds[dtype] = time_batches(lambda t, m=model: encode(m, t), texts,
+            def run(t: Sequence[str], m: Any = model) -> Any:
+                return encode(m, list(t))
+
+            seconds[dtype] = time_batches(run, texts,
                                           repeats=repeats,
                                           give_up_after=None if best is None else 1.5 * best)
         except Exception as exc:  # noqa: BLE001 - a dtype that cannot run here just loses

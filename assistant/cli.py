@@ -10,14 +10,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .config import Settings
 from .errors import ClinCiteError
 from .injection import neutralise
 from .progress import progress_bar as _progress_bar
-
-DISCLAIMER = ("Information from the indexed documents only, not medical advice; check the quoted "
-              "sources. / 仅基于已收录文献的信息,不构成医疗建议,请核对引用原文。")
+from .wording import DISCLAIMER
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -49,8 +48,12 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
             print(f"{recipe.name}: already verified at {target_path(recipe, settings.models_dir)}")
             continue
         bars[name] = _progress_bar(f"{recipe.name}", "part")
-        path = fetch_model(recipe, settings.models_dir,
-                           progress=lambda _n, d, t, b=bars[name]: b(d, t))
+        bar = bars[name]
+
+        def progress(_name: str, done: int, total: int, bar: Any = bar) -> None:
+            bar(done, total)
+
+        path = fetch_model(recipe, settings.models_dir, progress=progress)
         print(f"{recipe.name}: sha256 verified, ready at {path}")
     if not args.keep_parts and all(is_ready(RECIPES[n], settings.models_dir) for n in RECIPES):
         clean_parts(settings.models_dir)
@@ -193,7 +196,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.runner import main as eval_main
 
-    return eval_main(args, _settings(args))
+    return eval_main(list(getattr(args, "eval_args", []) or []), _settings(args))
 
 
 BENCHES = {"all": "bench.performance", "ingest": "bench.ingest_bench",

@@ -10,11 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .errors import ConfigError
+
+ENV_PREFIX = "CLINCITE_"
 
 DEFAULT_HOME = Path.home() / ".clincite"
 
@@ -83,6 +95,12 @@ class RetrievalSettings(BaseModel):
     translate_query: bool = False  # also search with an LLM translation of the question
 
 
+def prompt_names() -> list[str]:
+    """The versioned prompt files shipped in ``prompts/`` (by name, without ``.yaml``)."""
+    return sorted(f.name[: -len(".yaml")] for f in resources.files("prompts").iterdir()
+                  if f.name.endswith(".yaml"))
+
+
 class AnswerSettings(BaseModel):
     prompt: str = "answer_v2"
     # Weighted characters (a CJK character counts 2) of each passage the LLM reads: the best
@@ -108,6 +126,25 @@ class AnswerSettings(BaseModel):
     min_semantic: float = Field(0.55, ge=0.0, le=1.0)  # sentence without numbers
     min_semantic_numbers: float = Field(0.40, ge=0.0, le=1.0)  # every number found there
     unsupported: Literal["drop", "mark"] = "drop"
+
+    @field_validator("prompt", "condense_prompt")
+    @classmethod
+    def _prompt_exists(cls, name: str) -> str:
+        # checked here, so a misspelt prompt is a one-line error before anything loads
+        names = prompt_names()
+        if name not in names:
+            raise ValueError(f"no prompt file prompts/{name}.yaml; use one of {', '.join(names)}")
+        return name
+
+
+class StoreSettings(BaseModel):
+    """Where the vectors live: ``chroma`` (embedded, in the data folder), ``chroma-server`` (a
+    Chroma server at ``CLINCITE_CHROMA_HOST``/``_PORT``; setting the host alone also chooses
+    it) or ``memory`` (numpy, in this process only: tests and throwaway indexes). The records
+    and keyword index are SQLite in every case. Backends: ``ingest/vectors.py``
+    ``VECTOR_INDEXES``."""
+
+    backend: str = "chroma"
 
 
 class ServerSettings(BaseModel):
@@ -138,7 +175,7 @@ class Settings(BaseSettings):
     variables."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CLINCITE_", env_nested_delimiter="__", extra="ignore"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore"
     )
 
     data_dir: Path = DEFAULT_HOME / "data"
@@ -147,7 +184,15 @@ class Settings(BaseSettings):
     # A Chroma server instead of the embedded store (see README: server mode).
     chroma_host: str | None = None
     chroma_port: int = 8000
+    # A login for the chat app (CLINCITE_UI_USERNAME / CLINCITE_UI_PASSWORD); both or none.
+    ui_username: str | None = None
+    ui_password: SecretStr | None = None
+    # The key for openai: models when CLINCITE_LLM__API_KEY / CLINCITE_EMBEDDER__API_KEY are
+    # not set: OpenAI's own variable, read here so that nothing else reads the environment.
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"))
 
+    store: StoreSettings = StoreSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     embedder: EmbedderSettings = EmbedderSettings()
     llm: LLMSettings = LLMSettings()
@@ -155,13 +200,56 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     server: ServerSettings = ServerSettings()
 
+    def __init__(self, **values: Any) -> None:
+        """Read the environment; a wrong value is one ``ConfigError`` line naming its
+        variable, never a pydantic traceback."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(describe_error(exc)) from None
+
+    def vector_backend(self) -> str:
+        """The vector index in use: ``store.backend``, where a Chroma host set on its own
+        (``CLINCITE_CHROMA_HOST``, the older way to ask for a server) means ``chroma-server``."""
+        if self.store.backend == "chroma" and self.chroma_host:
+            return "chroma-server"
+        return self.store.backend
+
+    def llm_api_key(self) -> str | None:
+        key = self.llm.api_key or self.openai_api_key
+        return key.get_secret_value() if isinstance(key, SecretStr) else key
+
+    def embedder_api_key(self) -> str | None:
+        key = self.embedder.api_key or self.openai_api_key
+        return key.get_secret_value() if isinstance(key, SecretStr) else key
+
     def fingerprint(self) -> str:
         """A short hash of everything that changes answers, recorded with every Answer."""
         keep = self.model_dump(
             mode="json",
-            exclude={"data_dir", "models_dir", "chroma_host", "chroma_port", "server"}
+            exclude={"data_dir", "models_dir", "chroma_host", "chroma_port", "server", "store",
+                     "ui_username", "ui_password", "openai_api_key"}
         )
         for section in ("embedder", "llm"):
             keep[section].pop("api_key", None)
         blob = json.dumps(keep, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def env_name(loc: tuple[int | str, ...]) -> str:
+    """The environment variable of a setting: ``("retrieval", "fusion")`` ->
+    ``CLINCITE_RETRIEVAL__FUSION``."""
+    if loc and loc[0] == "openai_api_key":
+        return "OPENAI_API_KEY"
+    return ENV_PREFIX + "__".join(str(part).upper() for part in loc)
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line for the first mistake in ``exc`` (and how many more), naming the variable."""
+    errors = exc.errors()
+    first = errors[0]
+    value = first.get("input")
+    shown = "" if isinstance(value, dict) else f"={value!r}"
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{env_name(tuple(first['loc']))}{shown}: {message}{more}"

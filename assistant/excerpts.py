@@ -15,12 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from ingest.keywords import support_units, tokenize
+from ingest.keywords import anchor_terms, support_units, tokenize
 from ingest.text import split_sentences, weighted_len
 
 from .citations import expects_quantity, extract_numbers
 from .claims import entities_in, measures_in
-from .retrieval import anchor_terms
 
 # semantic(sentences) -> cosine of the question with each sentence (EmbeddingGemma), or None
 Semantic = Callable[[Sequence[str]], Sequence[float]]

@@ -44,6 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ingest.vectors import as_filters
+
 from .api import Assistant
 from .config import Settings
 from .errors import (
@@ -71,8 +73,8 @@ DRAIN_LIMIT = 64 * 1024 * 1024  # an oversized body is read (and dropped) up to 
 # -- errors -----------------------------------------------------------------------------------
 
 
-class ApiError(Exception):
-    """An error for the client, in OpenAI's shape."""
+class ApiError(ClinCiteError):
+    """A mistake in an HTTP request, sent to the client in OpenAI's shape with its status."""
 
     def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
                  param: str | None = None, code: str | None = None) -> None:
@@ -457,11 +459,11 @@ def create_app(assistant: Assistant, settings: Settings | None = None, *,
         options = body.clincite or ClinCiteOptions()
         completion = _Completion(body.model)
         if not body.stream:
-            answer = assistant.ask(question, history=history, filters=options.filters,
-                                   k=options.k)
+            answer = assistant.ask(question, history=history,
+                                   filters=as_filters(options.filters), k=options.k)
             return JSONResponse(completion.message(answer))
-        events = iter(assistant.stream(question, history=history, filters=options.filters,
-                                       k=options.k))
+        events = iter(assistant.stream(question, history=history,
+                                       filters=as_filters(options.filters), k=options.k))
         # Run up to the first event here: an empty index or a bad question is then a plain
         # error response with its status, not an error inside a 200 stream.
         first = next(events, None)

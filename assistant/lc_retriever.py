@@ -11,7 +11,7 @@ checked against them (``Assistant.ask`` is what checks).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -21,6 +21,16 @@ from ingest.store import Filters
 
 from .injection import neutralise
 from .types import RetrievedChunk
+
+
+@runtime_checkable
+class Retrieves(Protocol):
+    """What the retriever needs of its assistant (``assistant.api.Assistant`` is one). A
+    protocol rather than the class: ``api`` builds this adapter, so importing ``api`` here
+    would make a cycle."""
+
+    def retrieve(self, question: str, filters: Filters | None = None,
+                 k: int | None = None) -> list[RetrievedChunk]: ...
 
 
 def chunk_to_document(chunk: RetrievedChunk) -> Document:
@@ -41,7 +51,7 @@ class ClinCiteRetriever(BaseRetriever):
     >>> [d.metadata["doc_id"] for d in retriever.invoke("SBRT osteosarcoma")]  # doctest: +SKIP
     """
 
-    assistant: Any  # assistant.api.Assistant (Any: pydantic cannot build a schema for it)
+    assistant: Retrieves
     k: int | None = None  # passages per query (default: settings.retrieval.k)
     filters: Filters | None = None  # {"doc_id": [...], "language": ["zh"], "kind": [...]}
 

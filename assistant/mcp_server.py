@@ -17,6 +17,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from ingest.vectors import as_filters
+
 from .api import Assistant
 from .config import Settings
 from .errors import ClinCiteError
@@ -89,7 +91,7 @@ def build_server(assistant: Assistant):
         character offsets and PDF page numbers. The passages are not checked answers: read
         them, or use `ask` for a checked, cited answer."""
         try:
-            chunks = assistant.retrieve(query, filters=filters, k=k)
+            chunks = assistant.retrieve(query, filters=as_filters(filters), k=k)
         except ClinCiteError as exc:
             raise ToolError(str(exc)) from exc
         return SearchResult(passages=[passage(c) for c in chunks])

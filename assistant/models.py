@@ -8,19 +8,21 @@ never load a model twice.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from . import calibration
 from .config import Settings
 from .errors import ConfigError, EndpointError, ModelNotFoundError
-from .fetch import EMBEDDER, LLM, LLM_15B, ModelRecipe, target_path
+from .recipes import EMBEDDER, LLM, LLM_15B, ModelRecipe, target_path
 
 # ``llamacpp:<alias>`` names a fetched model; anything else after ``llamacpp:`` is a path.
 LLM_ALIASES: dict[str, ModelRecipe] = {"0.5b": LLM, "1.5b": LLM_15B}
@@ -147,7 +149,7 @@ class OpenAIEmbedder(Embedder):
                  batch_size: int = 64, timeout: float = 60.0) -> None:
         from openai import OpenAI
 
-        key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+        key = api_key or "not-needed"  # a local server needs none; the client wants a string
         self.client = OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=1)
         self.model = model
         self.batch_size = batch_size
@@ -206,18 +208,65 @@ def resolve_embedder_path(spec: str, settings: Settings) -> Path:
     return _model_path(spec, settings, EMBEDDER)
 
 
+# -- the embedder registry: a new embedder is one class and one line in EMBEDDERS ------------
+
+
+@dataclass(frozen=True)
+class EmbedderKind:
+    """How to name and build one kind of embedder. ``value`` is what follows the prefix in
+    ``CLINCITE_EMBEDDER__MODEL`` (``st:<value>``); ``name`` must not load anything (index names
+    depend on it), ``build`` loads the model."""
+
+    name: Callable[[str, Settings], str]
+    build: Callable[[str, Settings], Embedder]
+
+
+def _st_build(value: str, settings: Settings) -> Embedder:
+    cfg = settings.embedder
+    return SentenceTransformerEmbedder(
+        _model_path(value, settings, EMBEDDER), batch_size=cfg.batch_size, dtype=cfg.dtype,
+        backend=cfg.backend, calibration_cache=settings.models_dir / calibration.CACHE_NAME)
+
+
+def _openai_build(value: str, settings: Settings) -> Embedder:
+    cfg = settings.embedder
+    return OpenAIEmbedder(value, cfg.base_url, settings.embedder_api_key(),
+                          batch_size=max(cfg.batch_size, 32))
+
+
+EMBEDDERS: dict[str, EmbedderKind] = {
+    "st": EmbedderKind(
+        name=lambda value, s: st_embedder_name(_model_path(value, s, EMBEDDER),
+                                               s.embedder.backend),
+        build=_st_build),
+    "openai": EmbedderKind(name=lambda value, s: f"openai:{value}", build=_openai_build),
+    "fake": EmbedderKind(name=lambda value, s: HashingEmbedder().name,
+                         build=lambda value, s: HashingEmbedder()),
+}
+
+
+def _split_spec(spec: str, kinds: Mapping[str, object], variable: str,
+                examples: str) -> tuple[str, str]:
+    """``prefix:value`` -> (prefix, value), the prefix checked against a registry."""
+    prefix, _, value = spec.partition(":")
+    if prefix not in kinds:
+        raise ConfigError(f"{variable}={spec!r} is not a known model: use {examples} "
+                          f"(kinds: {', '.join(kinds)})")
+    return prefix, value
+
+
+def _embedder_spec(settings: Settings) -> tuple[EmbedderKind, str]:
+    spec = settings.embedder.model
+    spec = "st:default" if spec == "default" else spec
+    prefix, value = _split_spec(spec, EMBEDDERS, "CLINCITE_EMBEDDER__MODEL",
+                                "st:default, st:/path/to/model, openai:<model> or fake")
+    return EMBEDDERS[prefix], value
+
+
 def embedder_name(settings: Settings) -> str:
     """The name an embedder will have, without loading it (index names depend on it)."""
-    spec = settings.embedder.model
-    if spec == "fake":
-        return HashingEmbedder().name
-    if spec.startswith("st:") or spec == "default":
-        return st_embedder_name(resolve_embedder_path(spec, settings), settings.embedder.backend)
-    if spec.startswith("openai:"):
-        return spec
-    raise ConfigError(
-        f"unknown embedder '{spec}': use st:default, st:/path/to/model, openai:<model> or fake"
-    )
+    kind, value = _embedder_spec(settings)
+    return kind.name(value, settings)
 
 
 class LazyEmbedder(Embedder):
@@ -241,20 +290,8 @@ class LazyEmbedder(Embedder):
 
 def build_embedder(settings: Settings) -> Embedder:
     """Make the embedder named by ``settings.embedder.model`` (no caching)."""
-    spec = settings.embedder.model
-    cfg = settings.embedder
-    if spec == "fake":
-        return HashingEmbedder()
-    if spec.startswith("st:") or spec in ("default",):
-        return SentenceTransformerEmbedder(
-            resolve_embedder_path(spec, settings), batch_size=cfg.batch_size, dtype=cfg.dtype,
-            backend=cfg.backend, calibration_cache=settings.models_dir / calibration.CACHE_NAME)
-    if spec.startswith("openai:"):
-        return OpenAIEmbedder(spec.split(":", 1)[1], cfg.base_url, cfg.api_key,
-                              batch_size=max(cfg.batch_size, 32))
-    raise ConfigError(
-        f"unknown embedder '{spec}': use st:default, st:/path/to/model, openai:<model> or fake"
-    )
+    kind, value = _embedder_spec(settings)
+    return kind.build(value, settings)
 
 
 def load_embedder(settings: Settings) -> Embedder:
@@ -325,7 +362,7 @@ def _llama_chat_class():
         def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                       run_manager: CallbackManagerForLLMRun | None = None,
                       **kwargs: Any) -> ChatResult:
-            text = "".join(c.message.content for c in
+            text = "".join(str(c.message.content) for c in
                            self._stream(messages, stop=stop, run_manager=run_manager))
             return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
@@ -357,42 +394,65 @@ def resolve_llm_path(spec: str, settings: Settings) -> Path:
     return _model_path(spec, settings, LLM)
 
 
+def _llamacpp_chat(value: str, settings: Settings) -> Any:
+    cfg = settings.llm
+    path = resolve_llm_path(f"llamacpp:{value}", settings)
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"no GGUF model at {path}: run `clincite models fetch`, or set "
+            "CLINCITE_LLM__MODEL=llamacpp:/path/model.gguf or openai:<model>"
+        )
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError as exc:
+        raise ModelNotFoundError(
+            "llama-cpp-python is not installed: run scripts/setup.sh (or `pip install "
+            "llama-cpp-python`), or use an endpoint with CLINCITE_LLM__MODEL=openai:<model>"
+        ) from exc
+    return _llama_chat_class()(model_path=str(path), temperature=cfg.temperature,
+                               max_tokens=cfg.max_tokens, n_ctx=cfg.context_tokens,
+                               n_threads=cfg.threads, prompt_lookup=cfg.prompt_lookup)
+
+
+def _openai_chat(value: str, settings: Settings) -> Any:
+    from langchain_openai import ChatOpenAI
+
+    cfg = settings.llm
+    return ChatOpenAI(model=value, base_url=cfg.base_url,
+                      api_key=settings.llm_api_key() or "not-needed",
+                      temperature=cfg.temperature, max_tokens=cfg.max_tokens,
+                      timeout=cfg.timeout_s, max_retries=1)
+
+
+ChatFactory = Callable[[str, Settings], Any]
+
+# -- the chat-model registry: a new provider is one factory and one line here ----------------
+# ``prefix: factory(value, settings)`` for CLINCITE_LLM__MODEL=prefix:value. A "module:attr"
+# string is imported on first use: the test fakes (assistant/testing.py) are available to
+# `CLINCITE_LLM__MODEL=fake` processes without this module importing them.
+CHAT_MODELS: dict[str, ChatFactory | str] = {
+    "llamacpp": _llamacpp_chat,
+    "openai": _openai_chat,
+    "fake": "assistant.testing:scripted_chat_model",
+}
+
+
+def _factory(entry: ChatFactory | str) -> ChatFactory:
+    if isinstance(entry, str):
+        module, _, attr = entry.partition(":")
+        return cast(ChatFactory, getattr(importlib.import_module(module), attr))
+    return entry
+
+
 def build_chat_model(settings: Settings) -> Any:
     """Make the chat model named by ``settings.llm.model`` (no caching)."""
-    cfg = settings.llm
-    spec = cfg.model
-    if spec.startswith("llamacpp:") or spec.endswith(".gguf"):
-        path = resolve_llm_path(spec, settings)
-        if not path.is_file():
-            raise ModelNotFoundError(
-                f"no GGUF model at {path}: run `clincite models fetch`, or set "
-                "CLINCITE_LLM__MODEL=llamacpp:/path/model.gguf or openai:<model>"
-            )
-        try:
-            import llama_cpp  # noqa: F401
-        except ImportError as exc:
-            raise ModelNotFoundError(
-                "llama-cpp-python is not installed: run scripts/setup.sh (or `pip install "
-                "llama-cpp-python`), or use an endpoint with CLINCITE_LLM__MODEL=openai:<model>"
-            ) from exc
-        return _llama_chat_class()(model_path=str(path), temperature=cfg.temperature,
-                                   max_tokens=cfg.max_tokens, n_ctx=cfg.context_tokens,
-                                   n_threads=cfg.threads, prompt_lookup=cfg.prompt_lookup)
-    if spec.startswith("openai:"):
-        from langchain_openai import ChatOpenAI
-
-        key = cfg.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
-        return ChatOpenAI(model=spec.split(":", 1)[1], base_url=cfg.base_url, api_key=key,
-                          temperature=cfg.temperature, max_tokens=cfg.max_tokens,
-                          timeout=cfg.timeout_s, max_retries=1)
-    if spec == "fake":
-        from .testing import ScriptedChatModel
-
-        return ScriptedChatModel()
-    raise ConfigError(
-        f"unknown LLM '{spec}': use llamacpp:default, llamacpp:/path/model.gguf, "
-        "openai:<model> or fake"
-    )
+    spec = settings.llm.model
+    if spec.endswith(".gguf") and not spec.startswith("llamacpp:"):
+        spec = f"llamacpp:{spec}"
+    prefix, value = _split_spec(spec, CHAT_MODELS, "CLINCITE_LLM__MODEL",
+                                "llamacpp:default, llamacpp:0.5b|1.5b, "
+                                "llamacpp:/path/model.gguf, openai:<model> or fake")
+    return _factory(CHAT_MODELS[prefix])(value, settings)
 
 
 def load_chat_model(settings: Settings) -> Any:

@@ -12,7 +12,6 @@ results in bench/results/fusion_sweep.md).
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -20,26 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ingest.keywords import tokenize
+from ingest.keywords import ANCHOR_RE, anchor_terms, tokenize  # noqa: F401 - re-exported
 from ingest.store import Filters, IndexStore
 from ingest.text import detect_language
 
 from .config import Settings
+from .errors import BadQuestionError
 from .models import Embedder
 from .types import RetrievedChunk
-
-ANCHOR_RE = re.compile(r"\d|^[a-z]{2,}[-\d]")
-
-
-def anchor_terms(question: str, tokens: Sequence[str]) -> list[str]:
-    """Tokens that mean the same in any language: identifiers and numbers (alter-s004, 28.57%,
-    pd-1), and Latin acronyms written in capitals in the question (ORR, PFS, RANKL, SBRT)."""
-    acronyms = {a.lower() for a in re.findall(r"\b[A-Z][A-Z0-9\-]{2,}\b", question)}
-    out = []
-    for t in tokens:
-        if ANCHOR_RE.search(t) or t in acronyms:
-            out.append(t)
-    return sorted(set(out))
 
 
 def rrf(rankings: Sequence[tuple[Sequence[RetrievedChunk], float, str]], k: int
@@ -96,6 +83,18 @@ def _search_pool() -> ThreadPoolExecutor:
         return _pool
 
 
+MAX_K = 50  # the most passages one question may ask for (the settings allow the same)
+
+
+def check_k(k: int | None) -> None:
+    """``k`` passages: None for the setting, else 1..MAX_K. 0 and negatives are mistakes, not
+    "the default" (``k or default``) or "all but the last" (a slice by -1)."""
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int)
+                          or not 1 <= k <= MAX_K):
+        raise BadQuestionError(f"k={k!r} passages is not possible: give a whole number from 1 "
+                               f"to {MAX_K} (or leave it out for CLINCITE_RETRIEVAL__K)")
+
+
 class Retriever:
     def __init__(self, settings: Settings, embedder: Embedder, store: IndexStore) -> None:
         self.settings = settings
@@ -107,7 +106,8 @@ class Retriever:
                  extra_queries: Sequence[str] = (), k: int | None = None,
                  timings: dict[str, float] | None = None) -> list[RetrievedChunk]:
         cfg = self.settings.retrieval
-        k = k or cfg.k
+        check_k(k)
+        k = cfg.k if k is None else k
         timings = timings if timings is not None else {}
         queries = [question, *extra_queries]
 

@@ -97,3 +97,9 @@ class ScriptedChatModel(BaseChatModel):
                 piece = ""
         if piece:
             yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+
+
+def scripted_chat_model(value: str, settings: Any) -> ScriptedChatModel:
+    """``CLINCITE_LLM__MODEL=fake``: the chat-model registry's entry for the scripted model
+    (``assistant.models.CHAT_MODELS``)."""
+    return ScriptedChatModel()

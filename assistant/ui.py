@@ -7,19 +7,20 @@ browser; ``build_app`` lays them out; ``serve`` launches it. gradio is imported 
 from __future__ import annotations
 
 import html
-import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ingest.loaders import SUPPORTED
+
 from .api import Assistant
-from .cli import DISCLAIMER
 from .config import Settings
 from .errors import ClinCiteError
 from .injection import neutralise
 from .types import Answer, RetrievedChunk
+from .wording import DISCLAIMER
 
 EXAMPLES = [
     "ALTER-S004研究中安罗替尼联合化疗的ORR是多少?",
@@ -28,7 +29,7 @@ EXAMPLES = [
     "What proportion of breast cancer bone metastases are mainly osteolytic?",
 ]
 LANGUAGES = {"All": None, "中文 (zh)": "zh", "English (en)": "en"}
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf"]
+UPLOAD_TYPES = sorted(SUPPORTED)  # what ingest reads: ingest/loaders.py LOADERS
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 STATUS = {"retrieving": "Searching the documents…",
           "generating": "Writing; each statement is shown once it is checked…",
@@ -132,8 +133,9 @@ class ChatHandlers:
         filters: dict[str, list[str]] = {}
         if doc_ids:
             filters["doc_id"] = list(doc_ids)
-        if LANGUAGES.get(language):
-            filters["language"] = [LANGUAGES[language]]
+        chosen_language = LANGUAGES.get(language)
+        if chosen_language:
+            filters["language"] = [chosen_language]
         checked = ""  # only text that already passed the checker is ever shown
         try:
             for event in self.assistant.stream(message, history=turns, filters=filters or None,
@@ -247,8 +249,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     assistant.store.require_nonempty()
     assistant.warm_up()
     app = create_app(assistant, settings, host=host)
-    user, password = os.environ.get("CLINCITE_UI_USERNAME"), os.environ.get(
-        "CLINCITE_UI_PASSWORD")
+    user = settings.ui_username
+    password = settings.ui_password.get_secret_value() if settings.ui_password else None
     gr.mount_gradio_app(app, build_app(assistant), path="/", server_name=host,
                         server_port=port, footer_links=[],
                         auth=(user, password) if user and password else None, css=CSS,

@@ -82,7 +82,7 @@ def measure(n: int, real: bool) -> dict:
         def http(q: str) -> str:
             r = client.chat.completions.create(model="clincite",
                                                messages=[{"role": "user", "content": q}])
-            return r.choices[0].message.content
+            return r.choices[0].message.content or ""
 
         def http_stream(q: str) -> str:
             chunks = client.chat.completions.create(

@@ -124,3 +124,18 @@ def write_json(name: str, data: dict) -> Path:
 
 def ms(seconds: float | None) -> str:
     return "–" if seconds is None else f"{seconds * 1000:.1f}"
+
+
+def chunk_texts(folder: str, settings: Any) -> list[str]:
+    """The embedding texts of every chunk of the documents in ``folder`` (shared by the
+    ingest and embedder-backend benchmarks)."""
+    from ingest.chunking import chunk_document
+    from ingest.loaders import discover, load_document, read_manifest
+
+    texts: list[str] = []
+    for path, doc_id, root in discover([Path(folder)]):
+        doc = load_document(path, doc_id=doc_id, source_root=root,
+                            manifest=read_manifest(path.parent).get(path.name))
+        texts += [c.embedding_text() for c in chunk_document(doc, settings.chunking.size,
+                                                             settings.chunking.overlap)]
+    return texts

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import RESULTS, in_subprocess, machine, pct, write_json
+from .common import RESULTS, chunk_texts, in_subprocess, machine, pct, write_json
 
 CANDIDATES: tuple[tuple[str, str], ...] = (
     ("torch", "float32"), ("torch", "bfloat16"), ("onnx", "float32"), ("onnx-int8", "int8"),
@@ -64,13 +64,12 @@ def backend_case(folder: str, gold: str, backend: str, dtype: str) -> dict:
 
     from assistant.models import load_embedder
     from eval.dataset import load_gold
+    from eval.runner import EvalOptions
     from eval.runner import run as run_eval
-
-    from .ingest_bench import _chunk_texts
 
     data_dir = Path(tempfile.mkdtemp())
     settings = _settings(data_dir, backend, dtype)
-    texts = _chunk_texts(folder, settings)
+    texts = chunk_texts(folder, settings)
     t0 = time.perf_counter()
     embedder = load_embedder(settings)
     load_s = time.perf_counter() - t0
@@ -109,9 +108,7 @@ def backend_case(folder: str, gold: str, backend: str, dtype: str) -> dict:
         # too slow to be a candidate: no pipeline or recall run (they would take minutes)
         return {**base, "partial": True}
     out_dir = data_dir / "eval-run"
-    opts = argparse.Namespace(gold=Path(gold), pubmedqa=None, corpus=Path(folder), out=out_dir,
-                              limit=None, retrieval_only=True, baseline=False, fail_under=[],
-                              llm=None)
+    opts = EvalOptions(out=out_dir, gold=Path(gold), corpus=Path(folder), retrieval_only=True)
     run_eval(opts, settings)
     metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
     return {
@@ -136,8 +133,9 @@ def calibration_case() -> dict:
     embedder = SentenceTransformerEmbedder(
         path, batch_size=settings.embedder.batch_size, dtype="auto",
         calibration_cache=Path(tempfile.mkdtemp()) / "calibration.json")
-    return {"chosen": embedder.dtype, "seconds_per_batch": embedder.calibration["seconds"],
-            "warmup_s": embedder.calibration.get("warmup_s", {}),
+    chosen = embedder.calibration or {}  # dtype="auto" always records how it chose
+    return {"chosen": embedder.dtype, "seconds_per_batch": chosen.get("seconds"),
+            "warmup_s": chosen.get("warmup_s", {}),
             "wall_s": time.perf_counter() - t0}
 
 

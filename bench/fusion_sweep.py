@@ -14,7 +14,7 @@ from pathlib import Path
 from assistant.config import Settings
 from eval import runner
 
-GRID = [
+GRID: list[tuple[str, dict[str, object]]] = [
     ("dense", {"fusion": "dense"}),
     ("keyword (BM25 only)", {"fusion": "keyword"}),
     ("rrf, BM25 weight 0.5", {"fusion": "rrf", "keyword_weight": 0.5}),
@@ -34,9 +34,7 @@ def run_one(settings: Settings, overrides: dict, gold: Path | None, pubmedqa: Pa
             out: Path) -> dict:
     s = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(
         update=overrides)})
-    opts = argparse.Namespace(gold=gold, pubmedqa=pubmedqa, corpus=Path("sample_corpus"),
-                              out=out, limit=None, retrieval_only=True, baseline=False,
-                              fail_under=[], llm=None)
+    opts = runner.EvalOptions(out=out, gold=gold, pubmedqa=pubmedqa, retrieval_only=True)
     runner.run(opts, s)
     return json.loads((out / "metrics.json").read_text())
 

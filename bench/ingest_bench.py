@@ -30,7 +30,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import RESULTS, current_rss_mib, in_subprocess, machine, machine_line, write_json
+from .common import (
+    RESULTS,
+    chunk_texts,
+    current_rss_mib,
+    in_subprocess,
+    machine,
+    machine_line,
+    write_json,
+)
 
 WARMUP = ["title: warm-up | text: Denosumab delayed the first skeletal-related event.",
           "title: 预热 | text: 地舒单抗延迟了首次骨相关事件。"]
@@ -43,24 +51,11 @@ def _settings(data_dir: str, dtype: str = "auto") -> Any:
     return s.model_copy(update={"embedder": s.embedder.model_copy(update={"dtype": dtype})})
 
 
-def _chunk_texts(folder: str, settings: Any) -> list[str]:
-    from ingest.chunking import chunk_document
-    from ingest.loaders import discover, load_document, read_manifest
-
-    texts: list[str] = []
-    for path, doc_id, root in discover([Path(folder)]):
-        doc = load_document(path, doc_id=doc_id, source_root=root,
-                            manifest=read_manifest(path.parent).get(path.name))
-        texts += [c.embedding_text() for c in chunk_document(doc, settings.chunking.size,
-                                                             settings.chunking.overlap)]
-    return texts
-
-
 def embedder_case(folder: str, dtype: str = "auto", return_vectors: bool = False) -> dict:
     from assistant.models import build_embedder
 
     settings = _settings(tempfile.mkdtemp(), dtype)
-    texts = _chunk_texts(folder, settings)
+    texts = chunk_texts(folder, settings)
     t0 = time.perf_counter()
     embedder = build_embedder(settings)
     load_s = time.perf_counter() - t0

@@ -11,7 +11,8 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,7 @@ def make_similarity(embedder: Any) -> Callable:
     return similarity
 
 
-def run_items(system: Any, items: Sequence[GoldItem], doc_langs: dict[str, str], *,
+def run_items(system: Any, items: Sequence[GoldItem], doc_langs: Mapping[str, str], *,
               retrieval_only: bool, settings: Settings, similarity: Callable | None,
               pubmedqa: bool = False, progress: Callable[[int, int], None] | None = None
               ) -> list[ItemResult]:
@@ -329,14 +330,39 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(args: argparse.Namespace, settings: Settings) -> int:
-    argv = list(getattr(args, "eval_args", []) or [])
+@dataclass(frozen=True)
+class EvalOptions:
+    """What one eval run does: ``clincite eval``'s options, typed, so the benchmarks and tests
+    call ``run`` without going through the command line."""
+
+    out: Path
+    gold: Path | None = None
+    pubmedqa: Path | None = None
+    corpus: Path = Path("sample_corpus")
+    limit: int | None = None
+    retrieval_only: bool = False
+    baseline: bool = False
+    fail_under: tuple[str, ...] = ()
+    fail_over: tuple[str, ...] = ()
+    llm: str | None = None
+
+    @classmethod
+    def from_argv(cls, argv: Sequence[str]) -> EvalOptions:
+        ns = build_parser().parse_args(list(argv))
+        return cls(out=ns.out, gold=ns.gold, pubmedqa=ns.pubmedqa, corpus=ns.corpus,
+                   limit=ns.limit, retrieval_only=ns.retrieval_only, baseline=ns.baseline,
+                   fail_under=tuple(ns.fail_under), fail_over=tuple(ns.fail_over), llm=ns.llm)
+
+
+def main(argv: Sequence[str], settings: Settings) -> int:
+    """``clincite eval ARGS...`` (``argv`` is what follows ``eval``)."""
+    argv = list(argv)
     if argv and argv[0] == "compare":
         if len(argv) != 3:
             raise EvalError("usage: clincite eval compare RUN_A RUN_B")
         print(compare(Path(argv[1]), Path(argv[2])))
         return 0
-    opts = build_parser().parse_args(argv)
+    opts = EvalOptions.from_argv(argv)
     if not opts.gold and not opts.pubmedqa:
         raise EvalError("give --gold FILE or --pubmedqa FILE")
     for specs, flag in ((opts.fail_under, "--fail-under"), (opts.fail_over, "--fail-over")):
@@ -348,7 +374,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     return run(opts, settings)
 
 
-def run(opts: argparse.Namespace, settings: Settings) -> int:
+def run(opts: EvalOptions, settings: Settings) -> int:
     from assistant.api import Assistant
     from assistant.models import LazyEmbedder
 
@@ -361,7 +387,7 @@ def run(opts: argparse.Namespace, settings: Settings) -> int:
     embedder = LazyEmbedder(eval_settings)
     assistant = Assistant(eval_settings, embedder=embedder)
     t0 = time.perf_counter()
-    if pubmedqa:
+    if opts.pubmedqa is not None:
         docs, items = load_pubmedqa(opts.pubmedqa, opts.limit)
         from ingest.pipeline import ingest_documents
 
@@ -369,6 +395,8 @@ def run(opts: argparse.Namespace, settings: Settings) -> int:
             report = ingest_documents(docs, eval_settings, embedder, assistant.store)
         doc_langs = {d.doc_id: d.language for d in docs}
     else:
+        if opts.gold is None:
+            raise EvalError("give --gold FILE or --pubmedqa FILE")
         items = load_gold(opts.gold)[: opts.limit or None]
         report = assistant.ingest([opts.corpus])
         if report.failed:
@@ -389,7 +417,7 @@ def run(opts: argparse.Namespace, settings: Settings) -> int:
         from .baseline import BaselineSystem
 
         t0 = time.perf_counter()
-        llm = None if opts.retrieval_only else assistant._get_llm()
+        llm = None if opts.retrieval_only else assistant.chat_model()
         if pubmedqa:
             folder, id_map = _pubmedqa_dir(docs, eval_dir)
             baseline = BaselineSystem(eval_settings, embedder, llm, folder, id_map=id_map)
@@ -428,12 +456,12 @@ def run(opts: argparse.Namespace, settings: Settings) -> int:
     return 1 if errors or failures else 0
 
 
-def split_name(opts: argparse.Namespace) -> str:
+def split_name(opts: EvalOptions) -> str:
     """Which question set a run is over, as the report names it: the gold file's name
     (``dev.jsonl``, ``test.jsonl``; a link is followed) or ``PubMedQA <file>``."""
     if opts.pubmedqa is not None:
         return f"PubMedQA {opts.pubmedqa.name}"
-    return opts.gold.resolve().name
+    return opts.gold.resolve().name if opts.gold is not None else "?"
 
 
 def _pubmedqa_dir(docs: Sequence[Any], eval_dir: Path) -> tuple[Path, dict[str, str]]:

@@ -84,8 +84,9 @@ def _top_chrome_end(lines: list[str]) -> int:
         if not s:
             continue
         chrome = (
-            CONSENT_BROAD_RE.search(s) or _is_nav(s) or URL_LINE_RE.match(s) or PLACEHOLDER_RE.search(s)
-            or SHORT_JUNK_RE.match(s) or len(s) <= 12 or s.endswith((":", "："))
+            CONSENT_BROAD_RE.search(s) or _is_nav(s) or URL_LINE_RE.match(s)
+            or PLACEHOLDER_RE.search(s) or SHORT_JUNK_RE.match(s) or len(s) <= 12
+            or s.endswith((":", "："))
         )
         if not chrome:
             return 0

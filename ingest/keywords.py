@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 
@@ -95,3 +96,17 @@ def support_units(text: str) -> set[str]:
 
 
 _NUMERIC_RE = re.compile(r"^[\d.,]+%?$")
+
+
+ANCHOR_RE = re.compile(r"\d|^[a-z]{2,}[-\d]")
+
+
+def anchor_terms(question: str, tokens: Sequence[str]) -> list[str]:
+    """Tokens that mean the same in any language: identifiers and numbers (alter-s004, 28.57%,
+    pd-1), and Latin acronyms written in capitals in the question (ORR, PFS, RANKL, SBRT)."""
+    acronyms = {a.lower() for a in re.findall(r"\b[A-Z][A-Z0-9\-]{2,}\b", question)}
+    out = []
+    for t in tokens:
+        if ANCHOR_RE.search(t) or t in acronyms:
+            out.append(t)
+    return sorted(set(out))

@@ -1,6 +1,8 @@
 """Load files into Documents: decode, extract text, clean, and attach metadata.
 
-Supported: .txt, .md, .html/.htm, .pdf. Each problem raises ``IngestError(path, what to do)``.
+Supported: the suffixes in ``LOADERS`` (.txt/.text/.md/.markdown, .html/.htm/.xhtml, .pdf); a
+new file type is one reader function and one line there (the app's upload box reads the same
+list). Each problem raises ``IngestError(path, what to do)``.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +20,6 @@ from assistant.types import Document, PageStarts
 from .clean import CleanResult, clean_text
 from .text import detect_language
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
-HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
-PDF_SUFFIXES = {".pdf"}
-SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 MANIFEST_NAMES = ("MANIFEST.tsv", "manifest.tsv")
 SKIP_NAMES = {*MANIFEST_NAMES, "README.md", "readme.md", "LICENSE"}
 
@@ -164,6 +163,48 @@ def page_starts_of(cleaned: CleanResult, line_pages: list[int]) -> PageStarts:
     return starts
 
 
+@dataclass(frozen=True)
+class Extracted:
+    """What a reader gets out of a file, before cleaning."""
+
+    text: str
+    title: str = ""  # from the file itself (HTML <title>); the manifest's wins
+    line_pages: list[int] | None = None  # PDF: the page of each line of ``text``
+
+
+@dataclass(frozen=True)
+class FileType:
+    read: Callable[[Path], Extracted]
+    kind: str  # the document kind when the manifest gives none
+
+
+def _read_text(path: Path) -> Extracted:
+    return Extracted(decode_bytes(path.read_bytes(), str(path)))
+
+
+def _read_html(path: Path) -> Extracted:
+    text, title = html_to_text(decode_bytes(path.read_bytes(), str(path)))
+    return Extracted(text, title)
+
+
+def _read_pdf(path: Path) -> Extracted:
+    text, line_pages = join_pages(pdf_pages(path))
+    return Extracted(text, line_pages=line_pages)
+
+
+TEXT = FileType(_read_text, "document")
+HTML = FileType(_read_html, "web page")
+PDF = FileType(_read_pdf, "pdf document")
+
+# -- the loader registry: suffix -> file type. A new file type is one line here. ---------------
+LOADERS: dict[str, FileType] = {
+    ".txt": TEXT, ".text": TEXT, ".md": TEXT, ".markdown": TEXT,
+    ".html": HTML, ".htm": HTML, ".xhtml": HTML,
+    ".pdf": PDF,
+}
+SUPPORTED = frozenset(LOADERS)  # every suffix ingest (and the app's upload box) accepts
+
+
 def make_doc_id(relative: str) -> str:
     """Stable, readable id from the path relative to the folder it was ingested from."""
     parts = [p for p in relative.replace("\\", "/").split("/") if p not in ("", ".", "..")]
@@ -194,7 +235,8 @@ def load_document(
     if not path.is_file():
         raise IngestError(name, "not a regular file")
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED:
+    file_type = LOADERS.get(suffix)
+    if file_type is None:
         raise IngestError(name, f"unsupported file type '{suffix or '(none)'}'; supported: "
                                 f"{', '.join(sorted(SUPPORTED))}")
     size = path.stat().st_size
@@ -204,41 +246,27 @@ def load_document(
         raise IngestError(name, f"the file is {size / 1e6:.1f} MB, over the "
                                 f"{max_bytes / 1e6:.0f} MB limit; split it or raise "
                                 "CLINCITE_MAX_FILE_MB")
-    title = ""
-    line_pages: list[int] = []
-    if suffix in PDF_SUFFIXES:
-        raw_text, line_pages = join_pages(pdf_pages(path))
-    else:
-        raw = path.read_bytes()
-        decoded = decode_bytes(raw, name)
-        if suffix in HTML_SUFFIXES:
-            raw_text, title = html_to_text(decoded)
-        else:
-            raw_text = decoded
-    cleaned = clean_text(raw_text)
+    extracted = file_type.read(path)
+    line_pages = extracted.line_pages or []
+    cleaned = clean_text(extracted.text)
     text = cleaned.text
     if not text.strip():
         raise IngestError(name, "no text left after removing page chrome; check the file's "
                                 "content")
     meta = manifest or ManifestEntry()
     language = meta.language if meta.language in ("zh", "en") else detect_language(text)
-    title = meta.title or title or _infer_title(text, path.stem)
+    title = meta.title or extracted.title or _infer_title(text, path.stem)
     return Document(
         doc_id=doc_id,
         title=title,
         text=text,
         language=language,  # type: ignore[arg-type]
-        kind=meta.kind or _infer_kind(suffix),
+        kind=meta.kind or file_type.kind,
         source=str(path),
         source_root=source_root,
         removed_chars=sum(len(r) for r in cleaned.removed),
         page_starts=page_starts_of(cleaned, line_pages) if line_pages else [],
     )
-
-
-def _infer_kind(suffix: str) -> str:
-    return {".pdf": "pdf document", ".html": "web page", ".htm": "web page"}.get(suffix,
-                                                                                "document")
 
 
 def discover(paths: list[Path]) -> list[tuple[Path, str, str]]:

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from assistant.config import Settings
 from assistant.errors import IngestError
 from assistant.models import Embedder
@@ -72,7 +74,8 @@ def ingest_documents(
         report.embed_seconds += time.perf_counter() - t0
         offset = 0
         for doc, chunks, status in group:
-            vecs = vectors[offset : offset + len(chunks)] if vectors is not None else []
+            vecs = (vectors[offset : offset + len(chunks)] if vectors is not None
+                    else np.zeros((0, 0), dtype=np.float32))
             offset += len(chunks)
             if sentences is not None:
                 t0 = time.perf_counter()

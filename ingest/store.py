@@ -1,11 +1,12 @@
-"""The index: chromadb for vectors, SQLite for document records, chunk texts and BM25 (FTS5).
+"""The index: a vector index (``ingest/vectors.py``: Chroma, or numpy in memory) for vectors,
+SQLite for document records, chunk texts and BM25 (FTS5).
 
-SQLite is the source of truth: a chunk exists when its row does. Vectors are written to Chroma
-first (upsert by stable chunk id), then the rows change in one SQLite transaction, then vectors
-of the replaced version are deleted. A crash at any point leaves at worst orphan vectors, which
+SQLite is the source of truth: a chunk exists when its row does. Vectors are written first
+(upsert by stable chunk id), then the rows change in one SQLite transaction, then vectors of
+the replaced version are deleted. A crash at any point leaves at worst orphan vectors, which
 search ignores (it only returns chunks that have rows) and ``reconcile`` deletes.
 
-The project embeds and stores its own vectors; the collection records the embedder's name, and
+The project embeds and stores its own vectors; the vector index records the embedder's name, and
 the index name hashes the embedder and chunking settings, so changing either builds a new index.
 """
 
@@ -26,16 +27,16 @@ from typing import Any
 import numpy as np
 
 from assistant.config import Settings
-from assistant.errors import ConfigError, EmptyIndexError, StoreBusyError
+from assistant.errors import EmptyIndexError, StoreBusyError
 from assistant.types import Chunk, Document, PageStarts, RetrievedChunk, page_at
 
 from .keywords import tokenize
+from .vectors import FILTER_KEYS, Filters, VectorIndex, open_vector_index
 
 SCHEMA_VERSION = 1
 # Bump when cleaning or chunking code changes what passages come out of the same text:
 # the index name changes with it, so a stale index is never reused.
 PIPELINE_VERSION = 2
-CHROMA_BATCH = 2000
 # keyword terms in more than this share of chunks, and more than this many, are left out of
 # BM25 queries (see IndexStore._selective_terms)
 COMMON_SHARE = 0.05
@@ -61,7 +62,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_FILTER_KEYS = {"doc_id": "doc_id", "language": "language", "kind": "kind"}
+_FILTER_KEYS = {key: key for key in FILTER_KEYS}  # filter -> column of ``chunks``
 
 
 def index_name(settings: Settings, embedder_name: str) -> str:
@@ -73,13 +74,12 @@ def index_name(settings: Settings, embedder_name: str) -> str:
     return f"clincite-{slug}-{digest}"
 
 
-Filters = dict[str, list[str]]
-
-
 class IndexStore:
-    """Vectors (Chroma) + records and keyword index (SQLite) for one embedder/chunking setup."""
+    """Records and keyword index (SQLite) plus a ``VectorIndex``, for one embedder/chunking
+    setup. The only record + keyword store; the vector index is chosen by settings."""
 
-    def __init__(self, settings: Settings, embedder_name: str) -> None:
+    def __init__(self, settings: Settings, embedder_name: str,
+                 vectors: VectorIndex | None = None) -> None:
         self.name = index_name(settings, embedder_name)
         self.dir = settings.data_dir / "indexes" / self.name
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -89,12 +89,15 @@ class IndexStore:
         self.db.executescript(SCHEMA)
         self._add_missing_columns()
         self._settings = settings
-        self._collection: Any = None
-        self._collection_lock = threading.Lock()
         self._dirty_marked = False
         self._total: tuple[int, float] | None = None  # (chunk count, when counted)
-        if settings.chroma_host:
-            self.collection  # noqa: B018 - a remote server is checked at once: fail early
+        self.vectors = vectors or open_vector_index(
+            settings, self.dir, self.name,
+            {"embedder": embedder_name, "chunking": json.dumps(settings.chunking.model_dump())})
+        if not self.vectors.persistent and self.vectors.count() == 0 and self.count_chunks():
+            # records from an earlier process whose vectors lived in its memory: the next
+            # write session reconciles (drops them), so the next ingest adds them again
+            self._mark_dirty()
 
     def _add_missing_columns(self) -> None:
         """Open an index made by an earlier version: columns added since are added, empty."""
@@ -104,40 +107,6 @@ class IndexStore:
                 self.db.execute("ALTER TABLE documents ADD COLUMN page_starts TEXT")
             except sqlite3.OperationalError:  # another process added it first
                 pass
-
-    @property
-    def collection(self) -> Any:
-        """The Chroma collection, opened on first use: commands that need no vectors (a
-        re-ingest of an unchanged corpus, listing documents) never import chromadb."""
-        if self._collection is None:
-            with self._collection_lock:
-                if self._collection is None:
-                    client = self._make_client(self._settings)
-                    self._collection = client.get_or_create_collection(
-                        name=self.name,
-                        configuration={"hnsw": {"space": "cosine"}},
-                        metadata={"embedder": self.embedder_name,
-                                  "chunking": json.dumps(self._settings.chunking.model_dump())},
-                        embedding_function=None,
-                    )
-        return self._collection
-
-    def _make_client(self, settings: Settings) -> Any:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        if settings.chroma_host:
-            try:
-                return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
-                                           settings=chroma_settings)
-            except Exception as exc:  # noqa: BLE001 - chromadb raises bare Exceptions here
-                raise ConfigError(
-                    f"cannot reach the Chroma server at {settings.chroma_host}:"
-                    f"{settings.chroma_port} ({exc}); start it with `chroma run` or unset "
-                    "CLINCITE_CHROMA_HOST"
-                ) from exc
-        return chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=chroma_settings)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -225,14 +194,10 @@ class IndexStore:
                                                  (doc.doc_id,))}
         new_ids = [c.chunk_id for c in chunks]
         self._mark_dirty()
-        for i in range(0, len(chunks), CHROMA_BATCH):
-            batch = chunks[i : i + CHROMA_BATCH]
-            self.collection.upsert(
-                ids=[c.chunk_id for c in batch],
-                embeddings=np.asarray(vectors[i : i + CHROMA_BATCH], dtype=np.float32),
-                metadatas=[{"doc_id": c.doc_id, "language": c.language, "kind": c.kind}
-                           for c in batch],
-            )
+        if chunks:
+            self.vectors.upsert(new_ids, np.asarray(vectors, dtype=np.float32),
+                                [{"doc_id": c.doc_id, "language": c.language, "kind": c.kind}
+                                 for c in chunks])
         with self._transaction():
             self._delete_rows(doc.doc_id)
             self.db.execute(
@@ -284,8 +249,7 @@ class IndexStore:
         self.db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
 
     def _delete_vectors(self, ids: Sequence[str]) -> None:
-        for i in range(0, len(ids), CHROMA_BATCH):
-            self.collection.delete(ids=list(ids[i : i + CHROMA_BATCH]))
+        self.vectors.delete(ids)
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -304,7 +268,7 @@ class IndexStore:
         listing every vector id costs time on a large index."""
         if not force and not self.vectors_dirty():
             return {"orphan_vectors": 0, "incomplete_documents": 0}
-        vector_ids = set(self.collection.get(include=[])["ids"])
+        vector_ids = self.vectors.ids()
         row_ids = {r[0]: r[1] for r in self.db.execute("SELECT chunk_id, doc_id FROM chunks")}
         orphans = sorted(vector_ids - set(row_ids))
         if orphans:
@@ -357,29 +321,18 @@ class IndexStore:
         return [rows[i] for i in chunk_ids if i in rows]
 
     def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        if not chunk_ids:
-            return {}
-        got = self.collection.get(ids=list(chunk_ids), include=["embeddings"])
-        return {i: np.asarray(v, dtype=np.float32) for i, v in
-                zip(got["ids"], got["embeddings"], strict=True)}
+        return self.vectors.get(chunk_ids) if chunk_ids else {}
 
     def dense_search(self, vector: np.ndarray, k: int,
                      filters: Filters | None = None) -> list[RetrievedChunk]:
-        n = self.collection.count()
-        if n == 0:
-            return []
-        result = self.collection.query(query_embeddings=[np.asarray(vector, np.float32)],
-                                       n_results=min(k, n), where=_chroma_where(filters),
-                                       include=["distances"])
-        ids = result["ids"][0]
-        distances = result["distances"][0]
-        rows = self._rows(ids)
+        hits = self.vectors.query(vector, k, filters)
+        rows = self._rows([chunk_id for chunk_id, _ in hits])
         out: list[RetrievedChunk] = []
-        for chunk_id, distance in zip(ids, distances, strict=True):
+        for chunk_id, similarity in hits:
             row = rows.get(chunk_id)
             if row is None:  # an orphan vector from an interrupted write: never shown
                 continue
-            row.dense_score = 1.0 - float(distance)
+            row.dense_score = similarity
             row.score = row.dense_score
             out.append(row)
         return out
@@ -436,16 +389,6 @@ class IndexStore:
 
 def _load_pages(raw: str | None) -> PageStarts:
     return [(int(o), int(p)) for o, p in json.loads(raw)] if raw else []
-
-
-def _chroma_where(filters: Filters | None) -> dict[str, Any] | None:
-    if not filters:
-        return None
-    clauses = [{key: {"$in": list(values)}} for key, values in filters.items()
-               if key in _FILTER_KEYS and values]
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 def _sql_where(filters: Filters | None) -> tuple[str, list[str]]:

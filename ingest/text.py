@@ -59,7 +59,7 @@ def _sentence_ends(line: str) -> list[int]:
             nxt = line[j] if j < n else ""
             # look back a short window only: a whole-line search is quadratic on long lines
             word = re.search(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$", line[max(0, i - 24):i])
-            is_abbrev = bool(word) and (
+            is_abbrev = word is not None and (
                 word.group(1).lower() in _ABBREV or len(word.group(1)) == 1
             )
             if nxt and (nxt.isupper() or nxt.isdigit() or CJK_RE.match(nxt) or nxt in "\"“(") \

@@ -15,11 +15,17 @@ SAMPLE = ROOT / "sample_corpus"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                  request: pytest.FixtureRequest):
     for key in list(os.environ):
-        if key.startswith("CLINCITE_"):
+        if key.startswith("CLINCITE_") or key == "OPENAI_API_KEY":
             monkeypatch.delenv(key)
     monkeypatch.setenv("CLINCITE_DATA_DIR", str(tmp_path / "data"))
+    # Unit tests keep vectors in memory (ingest/vectors.py MemoryIndex); tests marked `chroma`
+    # (a store shared between processes, Chroma itself) and the end-to-end tests use Chroma.
+    on_chroma = request.node.get_closest_marker("chroma") or request.node.get_closest_marker(
+        "e2e")
+    monkeypatch.setenv("CLINCITE_STORE__BACKEND", "chroma" if on_chroma else "memory")
     monkeypatch.setenv("CLINCITE_EMBEDDER__MODEL", "fake")
     monkeypatch.setenv("CLINCITE_LLM__MODEL", "fake")
     # bag-of-words cosines run lower than EmbeddingGemma's (see the settings fixture)

@@ -14,7 +14,7 @@ import pytest
 from .apprunner import running_app
 from .test_reliability import make_corpus
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.chroma]
 
 
 def test_twenty_questions_at_once_through_the_app(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ try:
 except ImportError:  # pragma: no cover - CI installs it
     sync_playwright = None
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.chroma, pytest.mark.skipif(
     CHROMIUM is None or sync_playwright is None,
     reason="needs Debian chromium and playwright (installed by .ci/run)")]
 

@@ -63,7 +63,7 @@ def test_chinese_sentence_end_stays_with_its_sentence() -> None:
 def test_overlap_repeats_whole_sentences() -> None:
     text = " ".join(f"Sentence number {i} is here." for i in range(30))
     spans = chunk_spans(text, size=120, overlap=40)
-    for (s1, e1, _), (s2, e2, _) in zip(spans, spans[1:]):
+    for (s1, e1, _), (s2, _e2, _) in zip(spans, spans[1:], strict=False):
         assert s2 < e1, "consecutive chunks should overlap"
         assert s2 > s1, "chunking must always advance"
         assert text[s2:e1].strip().endswith(".")

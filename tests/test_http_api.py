@@ -489,3 +489,53 @@ def test_citation_page_in_sources_list() -> None:
                         quote="A\nquote.", quote_start=0, quote_end=8, language="en",
                         page=4)])
     assert sources_text(answer) == '\n\nSources:\n[1] Trial (trial.pdf, p. 4): "A quote."'
+
+
+# -- the `clincite api` command ---------------------------------------------------------------
+
+
+def test_cli_api_refuses_a_public_address_without_keys(capsys: pytest.CaptureFixture) -> None:
+    from assistant.cli import main
+
+    assert main(["api", "--host", "0.0.0.0", "--port", "1"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == ("error: refusing to serve the API on 0.0.0.0 without API keys: set "
+                   "CLINCITE_SERVER__API_KEYS=<key>[,<key>...] or listen on 127.0.0.1")
+
+
+@pytest.mark.chroma  # the index is written here and read by the server's process
+def test_cli_api_serves_the_index(settings: Settings, corpus: Path, tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from tests.apprunner import free_port
+
+    Assistant(settings, embedder=HashingEmbedder(), llm=ScriptedChatModel()).ingest([corpus])
+    port = free_port()
+    env = {**os.environ, "CLINCITE_SERVER__API_KEYS": "k1"}  # conftest set the fakes
+    with open(tmp_path / "api.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "api", "--port",
+                                 str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None, (tmp_path / "api.log").read_text()
+            assert time.monotonic() < deadline, "clincite api did not start"
+            time.sleep(0.2)
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="k1",
+                               max_retries=0)
+        completion = client.chat.completions.create(model="clincite", messages=[
+            {"role": "user",
+             "content": "How many participants in 1 patient group does the SBRT trial have?"}])
+        assert "43 participants in 1 patient group [1]" in completion.choices[0].message.content
+        _assert_error(httpx.get(f"http://127.0.0.1:{port}/v1/models"), 401, "missing_api_key")
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) is not None
+    assert "http://127.0.0.1:" in (tmp_path / "api.log").read_text()

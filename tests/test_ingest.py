@@ -1,5 +1,6 @@
-"""Incremental ingestion into the real chromadb + SQLite store, with the hashing embedder
-standing in for EmbeddingGemma (same interface, no model load)."""
+"""Incremental ingestion into the SQLite store and its vector index (the in-memory one; the
+tests marked `chroma` use Chroma), with the hashing embedder standing in for EmbeddingGemma
+(same interface, no model load)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def make_store(settings: Settings) -> tuple[HashingEmbedder, IndexStore]:
 
 def consistent(store: IndexStore) -> int:
     """Vector ids, chunk rows and keyword rows are the same set; returns the chunk count."""
-    vector_ids = set(store.collection.get(include=[])["ids"])
+    vector_ids = store.vectors.ids()
     row_ids = [r[0] for r in store.db.execute("SELECT chunk_id FROM chunks")]
     fts = store.db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
     assert len(row_ids) == len(set(row_ids)), "duplicate chunk rows"
@@ -119,13 +120,13 @@ def test_reconcile_removes_orphans(settings: Settings, corpus: Path) -> None:
     embedder, store = make_store(settings)
     ingest_paths([corpus], settings, embedder, store)
     n = consistent(store)
-    store.collection.upsert(ids=["orphan-1"], embeddings=[embedder.embed_query("sarcoma")],
-                            metadatas=[{"doc_id": "ghost", "language": "en", "kind": "x"}])
+    store.vectors.upsert(["orphan-1"], embedder.embed(["sarcoma"], kind="query"),
+                         [{"doc_id": "ghost", "language": "en", "kind": "x"}])
     assert all(h.chunk_id != "orphan-1" for h in
                store.dense_search(embedder.embed_query("sarcoma"), 50))
     # a document whose vectors went missing is re-ingested from scratch
     victim = store.db.execute("SELECT chunk_id, doc_id FROM chunks LIMIT 1").fetchone()
-    store.collection.delete(ids=[victim[0]])
+    store.vectors.delete([victim[0]])
     repaired = store.reconcile()
     assert repaired == {"orphan_vectors": 1, "incomplete_documents": 1}
     report = ingest_paths([corpus], settings, embedder, store)
@@ -133,6 +134,7 @@ def test_reconcile_removes_orphans(settings: Settings, corpus: Path) -> None:
     assert consistent(store) == n
 
 
+@pytest.mark.chroma  # "nothing opened" is about Chroma's lazy collection
 def test_interrupted_write_is_reconciled_by_the_next_ingest(settings: Settings,
                                                             corpus: Path) -> None:
     """Vector writes set a dirty mark that only a cleanly finished write session clears: a
@@ -143,25 +145,26 @@ def test_interrupted_write_is_reconciled_by_the_next_ingest(settings: Settings,
     assert not store.vectors_dirty()
     fresh = IndexStore(settings, embedder.name)
     assert ingest_paths([corpus], settings, embedder, fresh).count("skipped") == 5
-    assert fresh._collection is None  # nothing to do, nothing opened
+    assert fresh.vectors._collection is None  # type: ignore[attr-defined]  # nothing opened
     # a writer killed after writing a vector: the mark stays, the orphan stays
     store._mark_dirty()
-    store.collection.upsert(ids=["orphan-1"], embeddings=[embedder.embed_query("sarcoma")],
-                            metadatas=[{"doc_id": "ghost", "language": "en", "kind": "x"}])
+    store.vectors.upsert(["orphan-1"], embedder.embed(["sarcoma"], kind="query"),
+                         [{"doc_id": "ghost", "language": "en", "kind": "x"}])
     again = IndexStore(settings, embedder.name)
     assert again.vectors_dirty()
     ingest_paths([corpus], settings, embedder, again)
-    assert "orphan-1" not in again.collection.get(include=[])["ids"]
+    assert "orphan-1" not in again.vectors.ids()
     assert not again.vectors_dirty() and consistent(again) == n
 
 
+@pytest.mark.chroma
 def test_changing_embedder_or_chunking_builds_a_new_index(settings: Settings) -> None:
     a = IndexStore(settings, "fake-a")
     b = IndexStore(settings, "fake-b")
     c = IndexStore(settings.model_copy(update={"chunking": settings.chunking.model_copy(
         update={"size": 300})}), "fake-a")
     assert len({a.name, b.name, c.name}) == 3
-    assert a.collection.metadata["embedder"] == "fake-a"
+    assert a.vectors.collection.metadata["embedder"] == "fake-a"  # type: ignore[attr-defined]
 
 
 def test_second_writer_gets_clear_error(settings: Settings) -> None:

@@ -17,7 +17,7 @@ from assistant.testing import ScriptedChatModel
 
 from .conftest import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.chroma]
 
 SBRT_DOC = "002_bd6c93367f61d5fe.txt"
 

@@ -82,7 +82,8 @@ def test_loader_records_where_each_page_begins(pdf: Path) -> None:
 def test_chinese_and_english_pages_are_cited_with_their_page(bot: Assistant) -> None:
     llm: ScriptedChatModel = bot._llm
     llm.enqueue("In KAPPA-7, denosumab delayed the first skeletal-related event by 8.2 months "
-                "[1].", "KAPPA-7 enrolled 1,904 patients [1].", "唑来膦酸减量方案每12周静脉给药一次[1]。")
+                "[1].", "KAPPA-7 enrolled 1,904 patients [1].",
+                "唑来膦酸减量方案每12周静脉给药一次[1]。")
     text = bot.store.document_text("kappa7.pdf")
     for question, page, words in [
         ("How many months did denosumab delay the first skeletal-related event in KAPPA-7?", 2,

@@ -27,6 +27,8 @@ from .apprunner import free_port
 from .test_ingest import consistent
 
 CLI = [sys.executable, "-m", "assistant.cli"]
+# crash safety and writers in other processes: the store they share is Chroma's
+pytestmark = pytest.mark.chroma
 
 
 def make_corpus(folder: Path, n: int) -> Path:
@@ -150,7 +152,7 @@ def test_chroma_server_mode(tmp_path: Path, corpus: Path) -> None:
         assert report.count("added") == 5
         # a second app process shares the server's index
         other = Assistant(settings, embedder=HashingEmbedder(), llm=llm)
-        assert other.store.collection.count() == bot.store.count_chunks()
+        assert other.store.vectors.count() == bot.store.count_chunks()
         llm.enqueue("ALTER-S004研究的ORR为28.57%[1]。")
         answer = other.ask("ALTER-S004研究的ORR是多少?")
         assert not answer.abstained and "28.57%" in answer.citations[0].quote
