@@ -429,6 +429,7 @@ class AnswerChain:
         timings["check_s"] = time.perf_counter() - t0
         timings["total_s"] = time.perf_counter() - turn.t0
         abstained = not gate.answered
+        citations: list[Citation]
         if abstained:
             text, citations = REFUSAL[language], []
             if self.out_of_scope(turn.passages):

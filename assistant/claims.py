@@ -99,8 +99,7 @@ def extract_quantities(text: str, lex: Lexicon | None = None) -> list[Quantity]:
         a, b = out[i], out[i + 1]
         if not RANGE_BETWEEN_RE.match(text[a.end:b.start]):
             continue
-        unit = a.unit or b.unit
-        out[i] = replace(a, unit=unit, partner=b.value)
+        out[i] = replace(a, unit=a.unit or b.unit, partner=b.value)
         out[i + 1] = replace(out[i + 1], partner=a.value)
     return out
 
@@ -181,8 +180,10 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
     out = []
     for i, q in enumerate(quantities):
         lo, hi = _clause_of(spans, q.start)
-        if i in bound and bound[i][0]:
-            keys = frozenset({bound[i][0]})
+        keys: frozenset[str] = frozenset()
+        respective = bound[i][0] if i in bound else None
+        if respective:
+            keys = frozenset({respective})
         else:
             key = _nearest_measure(measures, q, lo, hi)
             if key is None:

@@ -184,7 +184,7 @@ def select_sentences(texts: Sequence[str], question: str, budget: int,
                  for (s, i, a, b), c in zip(cands, sims, strict=True)]
     chosen: dict[int, list[tuple[int, int]]] = {}
     used = 0
-    for score, i, a, b in sorted(cands, key=lambda c: (-c[0], c[1], c[2])):
+    for _score, i, a, b in sorted(cands, key=lambda c: (-c[0], c[1], c[2])):
         size = weighted_len(texts[i][a:b])
         if used + size > budget:
             continue
@@ -196,7 +196,8 @@ def select_sentences(texts: Sequence[str], question: str, budget: int,
         if not spans:
             out.append("")
             continue
-        parts, last = [], 0
+        parts: list[str] = []
+        last = 0
         for a, b in spans:
             gap = text[last:a]
             if gap.strip():

@@ -19,8 +19,8 @@ from assistant.models import Embedder
 from assistant.types import Chunk, Document, DocumentResult, IngestReport
 
 from .chunking import chunk_document
-from .sentence_vectors import open_sentence_vectors
 from .loaders import ManifestEntry, discover, load_document, read_manifest
+from .sentence_vectors import open_sentence_vectors
 from .store import IndexStore
 
 # Embed and write in groups of about this many chunks, so an interrupted ingest keeps the

@@ -28,8 +28,8 @@ from assistant.types import Chunk
 from .text import split_sentences
 
 FILE_NAME = "sentence_vectors.sqlite3"
-KIND = "document_untitled"
-MAX_IN_MEMORY = 50_000  # vectors kept in the process (~150 MB at 768 dims)  # sentences are embedded as raw text, without a title
+KIND = "document_untitled"  # sentences are embedded as raw text, without a title
+MAX_IN_MEMORY = 50_000  # vectors kept in the process (~150 MB at 768 dims)
 
 
 def chunk_sentences(text: str) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import string
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 import yaml
