@@ -37,6 +37,7 @@ from .decide import (
     Parts,
     answers_question,
     best_quote,
+    decline_reason,
     missing_measures,
     not_found_sentence,
     question_parts,
@@ -432,16 +433,10 @@ class AnswerChain:
         citations: list[Citation]
         if abstained:
             text, citations = REFUSAL[language], []
-            if self.out_of_scope(turn.passages):
-                reason = "out_of_scope"
-            elif refused:
-                reason = "model_declined"
-            elif gate.wrong_language and not checker.supported:
-                reason = "wrong_language"
-            elif checker.supported and parts.quantity:
-                reason = "no_quantity"
-            else:
-                reason = "unsupported"
+            reason = decline_reason(out_of_scope=self.out_of_scope(turn.passages),
+                                    model_declined=refused,
+                                    wrong_language=bool(gate.wrong_language),
+                                    supported=checker.supported, quantity=parts.quantity)
         else:
             text, citations = renumber(gate.shown_text, checker.citations)
         return Answer(

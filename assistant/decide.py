@@ -117,6 +117,23 @@ def answers_question(parts: Parts, covered: Coverage) -> bool:
     return True
 
 
+def decline_reason(*, out_of_scope: bool, model_declined: bool, wrong_language: bool,
+                   supported: int, quantity: bool) -> str:
+    """Why an answer that shows nothing is declined (``Answer.abstain_reason``), first rule
+    that applies: no passage close enough; the model said the documents do not answer; it
+    wrote only in the other language; it stated no number where one was asked; else nothing
+    it wrote was supported."""
+    if out_of_scope:
+        return "out_of_scope"
+    if model_declined:
+        return "model_declined"
+    if wrong_language and not supported:
+        return "wrong_language"
+    if supported and quantity:
+        return "no_quantity"
+    return "unsupported"
+
+
 def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                measure: str | None = None, min_overlap: float = 0.3,
                semantic: dict[tuple[int, int], float] | None = None,

@@ -129,3 +129,23 @@ def test_a_quote_gives_a_value_of_the_kind_asked(question: str, found: bool) -> 
                            language="zh", title="乳腺癌骨转移")
     quote = best_quote(question, [PassageView.of(1, chunk)], question_parts(question))
     assert (quote is not None) is found, asked_units(question)
+
+
+@pytest.mark.parametrize("flags, reason", [
+    (dict(out_of_scope=True, model_declined=True, wrong_language=True, supported=1,
+          quantity=True), "out_of_scope"),
+    (dict(out_of_scope=False, model_declined=True, wrong_language=True, supported=0,
+          quantity=True), "model_declined"),
+    (dict(out_of_scope=False, model_declined=False, wrong_language=True, supported=0,
+          quantity=False), "wrong_language"),
+    (dict(out_of_scope=False, model_declined=False, wrong_language=True, supported=1,
+          quantity=True), "no_quantity"),
+    (dict(out_of_scope=False, model_declined=False, wrong_language=False, supported=1,
+          quantity=False), "unsupported"),
+    (dict(out_of_scope=False, model_declined=False, wrong_language=False, supported=0,
+          quantity=True), "unsupported"),
+])
+def test_decline_reason(flags: dict, reason: str) -> None:
+    from assistant.decide import decline_reason
+
+    assert decline_reason(**flags) == reason
