@@ -316,25 +316,11 @@ _PHRASE_FILLER_RE = re.compile(
     r"were|is|are|of|at|to|reached|with|by|a|an|the|median|least|most|more than|less than|"
     r"over|under|greater than|above|below|超过|大于|小于|不少于|至少|以上|以下|中位)+$",
     re.IGNORECASE)
-_ZH_TAIL = 6  # CJK characters before a value that name it ("R0切除率")
-_EN_TAIL = 3  # words
 
 
 def value_phrase(text: str, start: int) -> str:
-    """The words right before a value in its clause that name what it is a value of:
-    "转化治疗后的R0切除率约为28.57%" -> "后的R0切除率"."""
+    """The words before a value in its clause, which name what it is a value of:
+    "ALTER-S004研究中,转化治疗后的R0切除率约为28.57%" -> "转化治疗后的R0切除率"."""
     head = text[:start]
     cut = max((m.end() for m in CLAUSE_RE.finditer(head)), default=0)
-    head = _PHRASE_FILLER_RE.sub("", head[cut:])
-    if not head:
-        return ""
-    if re.search(r"[\u4e00-\u9fff]$", head) or re.search(r"[\u4e00-\u9fff][A-Za-z0-9]{1,4}$",
-                                                          head):
-        zh = 0
-        for i in range(len(head) - 1, -1, -1):
-            zh += bool(re.match(r"[\u4e00-\u9fff]", head[i]))
-            if zh > _ZH_TAIL or head[i] in "(（":
-                return head[i + 1:]
-        return head
-    words = head.split()
-    return " ".join(words[-_EN_TAIL:])
+    return _PHRASE_FILLER_RE.sub("", head[cut:])

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ingest.keywords import support_units
 
 from .citations import PassageView, SourceSentence, _without_measures, expects_quantity
-from .claims import entities_in, measures_in
+from .claims import Claim, entities_in, measures_in
 from .lexicon import lexicon
 
 RESPECTIVE_Q_RE = re.compile(r"分别|各(是|为|自)|两组|两种|both|each|respectively|"
@@ -80,6 +80,16 @@ ASKED_UNITS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     (re.compile(r"剂量|多少毫克|\bdoses?\b|\bdosed\b|how much .* (?:given|take)",
                 re.IGNORECASE), frozenset({"mg", "g", "ug", "mg_kg", "gy", "mci", "mbq", "ml"})),
 )
+
+
+YEAR_Q_RE = re.compile(r"哪一?年|何年|年份|什么时候|\bwhen\b|\bwhich year\b|\bwhat year\b",
+                       re.IGNORECASE)
+
+
+def _calendar_year(claim: Claim) -> bool:
+    """"In 2016, a phase II study…": a date, not a value of what was asked."""
+    q = claim.quantity
+    return q.unit in (None, "year") and bool(re.fullmatch(r"(19|20)\d\d", q.value))
 
 
 def asked_units(question: str) -> frozenset[str]:
@@ -144,6 +154,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     subject of the question, and it shares enough of the question's other words."""
     wanted = {measure} if measure else set(parts.measures)
     units = asked_units(question)
+    asks_year = bool(YEAR_Q_RE.search(question))
     q_units = support_units(_without_measures(question))
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
@@ -155,12 +166,13 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if len(own - title) < 3:
                 continue  # a heading or label ("Inclusion criteria") states nothing
             if parts.quantity:
-                if not s.claims:
+                claims = [c for c in s.claims if asks_year or not _calendar_year(c)]
+                if not claims:
                     continue
-                if wanted and not any(c.measures & wanted for c in s.claims):
+                if wanted and not any(c.measures & wanted for c in claims):
                     continue
                 if units and not any(c.quantity.unit in units or (
-                        c.quantity.unit is None and "patient" in units) for c in s.claims):
+                        c.quantity.unit is None and "patient" in units) for c in claims):
                     continue  # asked a time, a count or a dose: a value of that kind
             elif wanted and not measures_in(s.text) & wanted:
                 continue

@@ -149,3 +149,19 @@ def test_decline_reason(flags: dict, reason: str) -> None:
     from assistant.decide import decline_reason
 
     assert decline_reason(**flags) == reason
+
+
+def test_a_calendar_year_is_not_the_value_asked() -> None:
+    from assistant.citations import PassageView
+    from assistant.decide import best_quote
+    from assistant.types import RetrievedChunk
+
+    text = ("In 2016, a phase II clinical study evaluated the efficacy and safety of anlotinib "
+            "in advanced soft tissue sarcoma.")
+    chunk = RetrievedChunk(chunk_id="c", doc_id="001.txt", text=text, start=0, end=len(text),
+                           language="en", title="Anlotinib combined with toripalimab in STS")
+    view = PassageView.of(1, chunk)
+    q = "What is the incidence of soft tissue sarcoma given in the anlotinib trial record?"
+    assert best_quote(q, [view], question_parts(q)) is None
+    when = "In which year did a phase II study evaluate anlotinib in soft tissue sarcoma?"
+    assert best_quote(when, [view], question_parts(when)) is not None
