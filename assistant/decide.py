@@ -92,6 +92,43 @@ def _calendar_year(claim: Claim) -> bool:
     return q.unit in (None, "year") and bool(re.fullmatch(r"(19|20)\d\d", q.value))
 
 
+_ZH_ASK_RE = re.compile(r"(?:是|为|有)?(?:多少|几|多久|多长|怎么|什么|哪)")
+_EN_ASK_RE = re.compile(r"\b(?:what|which|how)\b(?:\s+(?:is|was|were|are|did|does|do|kind of|"
+                        r"type of))?(?:\s+(?:the|a|an))?\s+(.+?)(?=\s+(?:in|of|for|with|"
+                        r"among|after|at|given|used|did|does|do|is|was|were|are|by)\b|[?？]|$)",
+                        re.IGNORECASE)
+
+
+def asked_phrase(question: str) -> str:
+    """The words that name what a question asks for, where no lexicon measure does:
+    "…转化治疗后的R0切除率是多少?" -> "R0切除率"; "Which anti-PD-1 antibody is given…" ->
+    "anti-PD-1 antibody". "" when it cannot be told."""
+    if question.isascii():
+        if re.search(r"\bhow (?:many|much|long|often|old)\b", question, re.IGNORECASE):
+            return ""  # a count, an amount, a time: the kind of value is checked instead
+        m = _EN_ASK_RE.search(question)
+        return m.group(1).strip() if m else ""
+    m = _ZH_ASK_RE.search(question)
+    if not m:
+        return ""
+    head = re.split(r"[,，;；:：、?？]", question[:m.start()])[-1]
+    return head.rsplit("的", 1)[-1][-8:] if "的" in head else ""
+
+
+ACRONYM_RE = re.compile(r"\b(?:[A-Z]{2,}[A-Za-z0-9-]*|[A-Z]\d+[A-Za-z0-9-]*)")
+
+
+def phrase_in(phrase: str, text: str) -> bool:
+    """``text`` names what ``phrase`` asks: its acronyms ("R0", "ECOG", "PD-1"), if it has
+    any, else at least half of its words."""
+    acronyms = ACRONYM_RE.findall(phrase)
+    if acronyms:
+        low = text.lower()
+        return any(a.lower() in low for a in acronyms)
+    words = support_units(phrase)
+    return not words or 2 * len(words & support_units(text)) >= len(words)
+
+
 def asked_units(question: str) -> frozenset[str]:
     """The units a value answering ``question`` can have (empty: the question does not say)."""
     out: frozenset[str] = frozenset()
@@ -154,7 +191,9 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     subject of the question, and it shares enough of the question's other words."""
     wanted = {measure} if measure else set(parts.measures)
     units = asked_units(question)
+    # no lexicon measure names what is asked: the words that do must be in the quote
     asks_year = bool(YEAR_Q_RE.search(question))
+    phrase = "" if wanted or units or asks_year else asked_phrase(question)
     q_units = support_units(_without_measures(question))
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
@@ -165,6 +204,8 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             own = support_units(s.text)
             if len(own - title) < 3:
                 continue  # a heading or label ("Inclusion criteria") states nothing
+            if phrase and not phrase_in(phrase, s.text):
+                continue  # "R0切除率" asked; the sentence gives ORR
             if parts.quantity:
                 claims = [c for c in s.claims if asks_year or not _calendar_year(c)]
                 if not claims:

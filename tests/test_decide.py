@@ -165,3 +165,30 @@ def test_a_calendar_year_is_not_the_value_asked() -> None:
     assert best_quote(q, [view], question_parts(q)) is None
     when = "In which year did a phase II study evaluate anlotinib in soft tissue sarcoma?"
     assert best_quote(when, [view], question_parts(when)) is not None
+
+
+@pytest.mark.parametrize("question, sentence, found", [
+    # the question's own words name what it asks (no lexicon measure): they must be quoted
+    ("ALTER-S004研究中,安罗替尼联合化疗转化治疗后的R0切除率是多少?",
+     "ALTER-S004研究针对28例不可切除软组织肉瘤患者采用安罗替尼联合化疗的新辅助治疗方案,其ORR为28.57%。",
+     False),
+    ("ALTER-S004研究中,安罗替尼联合化疗转化治疗后的R0切除率是多少?",
+     "ALTER-S004研究中安罗替尼联合化疗转化治疗后R0切除率为75%。", True),
+    ("Which anti-PD-1 antibody is given with SBRT in the osteosarcoma metastasectomy trial?",
+     "The investigators aim to conduct a phase II trial of pre-operative immunotherapy and SBRT "
+     "followed by metastasectomy in osteosarcoma.", False),
+    ("Which anti-PD-1 antibody is given with SBRT in the osteosarcoma metastasectomy trial?",
+     "Camrelizumab, an anti-PD-1 antibody, is given with SBRT before metastasectomy in "
+     "osteosarcoma.", True),
+])
+def test_a_quote_names_what_the_question_asks(question: str, sentence: str,
+                                              found: bool) -> None:
+    from assistant.citations import PassageView
+    from assistant.decide import best_quote
+    from assistant.types import RetrievedChunk
+
+    lang = "en" if sentence.isascii() else "zh"
+    chunk = RetrievedChunk(chunk_id="c", doc_id="d.txt", text=sentence, start=0,
+                           end=len(sentence), language=lang, title="trial")
+    quote = best_quote(question, [PassageView.of(1, chunk)], question_parts(question))
+    assert (quote is not None) is found
