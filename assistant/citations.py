@@ -24,6 +24,7 @@ from ingest.keywords import support_units
 from ingest.text import detect_language, split_sentences
 
 from .claims import (
+    is_study,
     Claim,
     entities_in,
     extract_quantities,
@@ -300,6 +301,7 @@ class AnswerChecker:
         self.question_units = support_units(question)
         self.question_numbers = numbers_of(question)
         self.question_entities = entities_in(question)
+        self.question_studies = {e for e in self.question_entities if is_study(e)}
         # the question's words besides its measure names: what tells one study from another
         self.question_subject_units = support_units(_without_measures(question))
         self.sentence_similarity = sentence_similarity
@@ -397,9 +399,11 @@ class AnswerChecker:
         for claim in claims:
             wanted = set(claim.measures) or (self.question_measures
                                               if not sentence_measures else set())
-            # the claim's subject: named in its clause, else in the sentence, else the question's
-            subjects = (entities_in(_clause_text(content, claim)) or named or
-                        self.question_entities) - {"year:" + claim.quantity.value}
+            # the claim's subject: named in its clause, else in the sentence — and the
+            # question's trials and drugs, which an answer about them need not repeat
+            subjects = ((entities_in(_clause_text(content, claim)) or named or
+                         self.question_entities) | self.question_studies
+                        ) - {"year:" + claim.quantity.value}
             phrase = (support_units(value_phrase(content, claim.quantity.start))
                       if not claim.measures else None)
             found = bind_claim(claim, content, prev_end, self.views, wanted, subjects,

@@ -324,3 +324,8 @@ def value_phrase(text: str, start: int) -> str:
     head = text[:start]
     cut = max((m.end() for m in CLAUSE_RE.finditer(head)), default=0)
     return _PHRASE_FILLER_RE.sub("", head[cut:])
+
+
+def is_study(key: str) -> bool:
+    """An entity that tells one study from another: a trial id or a drug (an arm)."""
+    return key.startswith("trial:") or key in lexicon().arms

@@ -33,6 +33,9 @@ RANGE = chunk("The effective rate of immunotherapy for osteosarcoma is about 5% 
               "single agent treatment.", 8, language="en")
 RUBI_EN = chunk("In the dose-escalation phase, 6 of 10 patients had a partial response and 3 had "
                 "stable disease.", 10, language="en")
+EZH = chunk("他泽司他EZH-202研究中,初次治疗的上皮样肉瘤患者ORR为25%。\n"
+            "国内另一项纳入32例上皮样肉瘤患者的HH2853研究,ORR为28.1%。", 11)
+HH2853 = chunk("国内另一项纳入32例上皮样肉瘤患者的HH2853研究,ORR为28.1%。", 12)
 NIRO = chunk("ORR患者在尼罗醋司他组为41%,显着高于安慰剂组8%(P<0.001)。", 6)
 
 
@@ -93,6 +96,11 @@ CASES = [
     ("unnamed measure", "安罗替尼联合化疗转化治疗后的R0切除率约为28.57%。", [ALTER], "", False),
     ("unnamed measure, en", "The R0 resection rate was 6 of 10 patients.", [RUBI_EN], "", False),
     ("named as the source", "剂量爬坡阶段10例入组患者中6例PR。", [RUBI], "", True),
+    # 2c. the question's drug holds even when the answer does not repeat it
+    ("question's drug", "初治上皮样肉瘤患者的ORR为28.1%。", [HH2853], "他泽司他治疗初治上皮样肉瘤的ORR是多少?",
+     False),
+    ("question's drug kept", "初治上皮样肉瘤患者的ORR为25%。", [EZH], "他泽司他治疗初治上皮样肉瘤的ORR是多少?",
+     True),
     # 3. respective pairs: 54 months is the group without SREs
     ("reversed pair", "伴有SREs组的生存时间为54个月。", [SRE], "", False),
     ("kept pair", "不伴有SREs组的生存时间为54个月。", [SRE], "", True),
