@@ -24,10 +24,10 @@ from ingest.keywords import support_units
 from ingest.text import detect_language, split_sentences
 
 from .claims import (
-    is_study,
     Claim,
     entities_in,
     extract_quantities,
+    is_study,
     measures_in,
     normalise_text,
     numbers_of,
