@@ -79,9 +79,9 @@ class LLMSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    # passages given to the LLM: 3 excerpts keep the prompt near 450 tokens (time to first token
-    # ~2 s here); answer quality against k in bench/results/performance_notes.md
-    k: int = Field(4, ge=1, le=50)
+    # passages retrieved for an answer: the model reads their best sentences, the checker and
+    # the quotes use them whole; chosen with `clincite bench evidence` (evidence_sweep.md)
+    k: int = Field(3, ge=1, le=50)
     fetch_k: int = Field(30, ge=1, le=500)  # candidates from each retriever before fusion
     # "dense": embeddings only; "keyword": BM25 only; "rrf": plain reciprocal-rank fusion of
     # dense and BM25; "guarded": cosine plus a small BM25 bonus only where BM25 can help
@@ -110,10 +110,10 @@ class AnswerSettings(BaseModel):
     # > 0: instead of a window per passage, the best sentences across all passages within this
     # many weighted characters in all (a sentence longer than passage_chars cut to its best
     # clauses); tuned with `clincite bench evidence` on the dev split
-    evidence_chars: int = Field(0, ge=0, le=50000)
-    # choose each passage's evidence window by meaning too: cos(question, sentence) with the
-    # embedder (sentence vectors cached per process), on top of words and the lexicon
-    semantic_excerpts: bool = False
+    evidence_chars: int = Field(700, ge=0, le=50000)
+    # choose the evidence by meaning too: cos(question, sentence) with the embedder (sentence
+    # vectors embedded at ingest and kept on disk), on top of words and the lexicon
+    semantic_excerpts: bool = True
     # a quote-backed answer whose question names no measure and subject needs this cosine
     # between question and sentence (or enough shared words); tuned on the dev split
     min_quote_similarity: float = Field(0.6, ge=0.0, le=1.0)
