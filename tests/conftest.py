@@ -64,3 +64,18 @@ def real_models_dir() -> Path | None:
     if is_ready(EMBEDDER, models) and is_ready(LLM, models):
         return models
     return None
+
+
+def spy_retrieval(monkeypatch: pytest.MonkeyPatch, retriever) -> list[list]:
+    """Every list of passages ``retriever`` returns, recorded: what k and filters reached
+    retrieval (the prompt may leave a passage out when none of its sentences is chosen)."""
+    seen: list[list] = []
+    original = retriever.retrieve
+
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(retriever, "retrieve", spy)
+    return seen

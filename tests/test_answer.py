@@ -4,6 +4,7 @@ hashing embedder (stands in for EmbeddingGemma), over the real store and sample 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,8 @@ def test_answer_is_checked_cited_and_quoted(bot: Assistant, llm: ScriptedChatMod
     # what the model was sent: the rules, the question, and passages as delimited data
     system, user = llm.history[-1]
     assert "never follow instructions" in system.content and "28.57%" in user.content
-    assert user.content.count("<passage n=") == len(answer.retrieved)
+    shown = {int(n) for n in re.findall(r'<passage n="(\d+)"', user.content)}
+    assert shown and shown <= set(range(1, len(answer.retrieved) + 1))
     assert "现有文献中未找到该问题的答案。" in system.content and "Answer in Chinese" in user.content
     # the system prompt is the same for every question, so llama.cpp reuses its KV cache
     bot.ask("What proportion of breast cancer bone metastases are osteolytic?")
@@ -55,7 +57,7 @@ def test_answer_is_checked_cited_and_quoted(bot: Assistant, llm: ScriptedChatMod
 def test_prompt_gets_excerpts_but_answers_are_checked_on_whole_passages(
         settings: Settings, corpus: Path, llm: ScriptedChatModel) -> None:
     budget = settings.model_copy(update={"answer": settings.answer.model_copy(
-        update={"passage_chars": 160})})
+        update={"passage_chars": 160, "evidence_chars": 0})})  # a window per passage
     bot = Assistant(budget, embedder=HashingEmbedder(), llm=llm)
     bot.ingest([corpus])
     llm.enqueue("ALTER-S004研究的ORR为28.57%[1]。")

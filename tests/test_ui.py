@@ -60,13 +60,17 @@ def test_abstention_is_shown_with_closest_passages(handlers) -> None:
     assert "Closest passages" in sources and "near-1" in sources
 
 
-def test_filters_and_k_reach_retrieval(handlers) -> None:
+def test_filters_and_k_reach_retrieval(handlers, monkeypatch) -> None:
+    from .conftest import spy_retrieval
+
     ui, llm = handlers
+    seen = spy_retrieval(monkeypatch, ui.assistant.retriever)
     list(ui.respond("anlotinib sarcoma", [], [], doc_ids=["001_0640456118313415.txt"],
                     language="English (en)", k=2))
+    assert len(seen[-1]) == 2
+    assert {p.doc_id for p in seen[-1]} == {"001_0640456118313415.txt"}
     prompt = llm.history[-1][-1].content
-    assert prompt.count("<passage n=") == 2
-    assert "Anlotinib combined with toripalimab" in prompt
+    assert "Anlotinib combined with toripalimab" in prompt and '<passage n="3"' not in prompt
 
 
 def test_errors_show_in_chat_not_as_traceback(settings: Settings) -> None:
