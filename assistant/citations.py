@@ -25,6 +25,7 @@ from ingest.text import detect_language, split_sentences
 
 from .claims import (
     Claim,
+    clause_conflict,
     entities_in,
     extract_quantities,
     is_study,
@@ -219,6 +220,8 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
     value must share one (in the answer's ``language``; across languages meaning decides)."""
     q = claim.quantity
     context = answer[prev_end:q.start]
+    # the answer's arms and tumours: its clause's, else the subjects it is bound to
+    claim_entities = claim.entities or frozenset(subjects)
     out = []
     for view in views:
         for s in view.sentences:
@@ -231,8 +234,8 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                     continue  # half a range is not the value: "5% to 10%" is not "10%"
                 if wanted_measures and not (c.measures & wanted_measures):
                     continue
-                if claim.entities and c.entities and not (claim.entities & c.entities):
-                    continue  # "安慰剂组41%" is not "尼罗醋司他组41%"
+                if clause_conflict(claim_entities, c.entities):
+                    continue  # "安慰剂组41%" is not "尼罗醋司他组41%"; lung is not prostate
                 if phrase and view.chunk.language == language and not (
                         phrase & support_units(_clause_text(s.text, c))):
                     continue  # "R0切除率约为28.57%" is not "其ORR为28.57%"
@@ -560,11 +563,16 @@ def supporting_passages(sentence: str, passages: Sequence[RetrievedChunk], langu
     return [n - 1 for n in checker.checks[-1].supporting]
 
 
+MAX_CJK_IN_ENGLISH = 3  # Chinese characters an English answer sentence may carry (a name)
+
+
 def sentence_language_ok(sentence: str, language: str) -> bool:
     """A sentence in the question's language (numbers and ids alone count as either)."""
     bare, _ = parse_markers(sentence)
     if not re.search(r"[A-Za-z\u4e00-\u9fff]", bare):
         return True
+    if language == "en" and len(re.findall(r"[\u4e00-\u9fff]", bare)) > MAX_CJK_IN_ENGLISH:
+        return False  # "Guidelines recommend two膦酸盐 class…": half-translated, not English
     return detect_language(bare) == language
 
 

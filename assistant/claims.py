@@ -126,7 +126,7 @@ class Claim:
 
     quantity: Quantity
     measures: frozenset[str]  # strict measure keys the number is a value of
-    entities: frozenset[str]  # arms (drugs, placebo...) named in the number's clause
+    entities: frozenset[str]  # arms (drugs, placebo...) and tumours named in the number's clause
     label: str = ""  # for "A与B分别为x与y": the text naming this value's group (A or B)
 
 
@@ -191,8 +191,8 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
                 key = max(before, key=lambda m: m.end).key if before else None
             keys = frozenset({key}) if key else frozenset()
         # the arms named in the number's clause ("安慰剂组8%")
-        clause_entities = frozenset(m.key for m in entities
-                                    if lo <= m.start < hi and m.key in lex.arms)
+        clause_entities = frozenset(m.key for m in entities if lo <= m.start < hi and
+                                    (m.key in lex.arms or m.key in lex.tumours))
         out.append(Claim(q, keys, clause_entities, bound.get(i, (None, ""))[1]))
     return out
 
@@ -329,3 +329,14 @@ def value_phrase(text: str, start: int) -> str:
 def is_study(key: str) -> bool:
     """An entity that tells one study from another: a trial id or a drug (an arm)."""
     return key.startswith("trial:") or key in lexicon().arms
+
+
+def clause_conflict(answer: frozenset[str], source: frozenset[str]) -> bool:
+    """The answer's number and the source's are of different arms, or of different tumours,
+    by the entities their clauses name ("安慰剂组8%" vs "尼罗醋司他组", "肺癌" vs "前列腺")."""
+    lex = lexicon()
+    for kind in (lex.arms, lex.tumours):
+        a, b = answer & kind, source & kind
+        if a and b and not a & b:
+            return True
+    return False

@@ -76,6 +76,7 @@ class Lexicon:
     units: Table
     entities: Table
     arms: frozenset[str] = frozenset()  # entity keys that are study arms
+    tumours: frozenset[str] = frozenset()  # entity keys that are tumours / populations
 
     def strict_measures(self, text: str) -> list[Mention]:
         """Measures that bind a number (not the generic 'proportion' / 'risk')."""
@@ -97,4 +98,5 @@ def lexicon() -> Lexicon:
     raw = resources.files("assistant").joinpath("data/lexicon.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(raw)
     return Lexicon(measures=_table(data["measures"]), units=_table(data["units"], glued=True),
-                   entities=_table(data["entities"]), arms=frozenset(data.get("arms", [])))
+                   entities=_table(data["entities"]), arms=frozenset(data.get("arms", [])),
+                   tumours=frozenset(data.get("tumours", [])))

@@ -142,3 +142,17 @@ def test_injected_instruction_is_never_evidence() -> None:
 def test_marker_after_full_stop_stays_with_its_sentence() -> None:
     assert split_answer("ORR为28.57%。[1]中位PFS达21.7个月。[1]") == [
         "ORR为28.57%[1]。", "中位PFS达21.7个月[1]。"]
+
+
+@pytest.mark.parametrize("sentence, language, ok", [
+    ("The median PFS was 21.7 months [1].", "en", True),
+    ("中位PFS为21.7个月[1]。", "zh", True),
+    ("ALTER-S004研究的ORR为28.57%(objective response rate)。", "zh", True),
+    ("Guidelines recommend using two膦酸盐 class and 地舒单抗 [1].", "en", False),
+    ("The ORR was 28.57% [1].", "zh", False),
+    ("28.57% [1]", "zh", True),
+])
+def test_sentence_language(sentence: str, language: str, ok: bool) -> None:
+    from assistant.citations import sentence_language_ok
+
+    assert sentence_language_ok(sentence, language) is ok

@@ -36,6 +36,8 @@ RUBI_EN = chunk("In the dose-escalation phase, 6 of 10 patients had a partial re
 EZH = chunk("他泽司他EZH-202研究中,初次治疗的上皮样肉瘤患者ORR为25%。\n"
             "国内另一项纳入32例上皮样肉瘤患者的HH2853研究,ORR为28.1%。", 11)
 HH2853 = chunk("国内另一项纳入32例上皮样肉瘤患者的HH2853研究,ORR为28.1%。", 12)
+RATES = chunk("不同瘤种的骨转移发生率存在显著差异,在肺癌患者中骨转移发生率约为30%~40%,晚期乳腺癌患者骨转移"
+              "发生率约为65%~75%,前列腺患者骨转移发生率约为65%~90%。", 13)
 NIRO = chunk("ORR患者在尼罗醋司他组为41%,显着高于安慰剂组8%(P<0.001)。", 6)
 
 
@@ -101,6 +103,9 @@ CASES = [
      False),
     ("question's drug kept", "初治上皮样肉瘤患者的ORR为25%。", [EZH], "他泽司他治疗初治上皮样肉瘤的ORR是多少?",
      True),
+    # 2d. another tumour's rate, in the next clause of the same sentence
+    ("other tumour's clause", "肺癌患者的骨转移发生率约为65%~90%。", [RATES], "", False),
+    ("own tumour's clause", "肺癌患者的骨转移发生率约为30%~40%。", [RATES], "", True),
     # 3. respective pairs: 54 months is the group without SREs
     ("reversed pair", "伴有SREs组的生存时间为54个月。", [SRE], "", False),
     ("kept pair", "不伴有SREs组的生存时间为54个月。", [SRE], "", True),
