@@ -564,6 +564,7 @@ def supporting_passages(sentence: str, passages: Sequence[RetrievedChunk], langu
 
 
 MAX_CJK_IN_ENGLISH = 3  # Chinese characters an English answer sentence may carry (a name)
+MIN_CJK_IN_CHINESE = 6  # ... that make a sentence with English terms in it Chinese
 
 
 def sentence_language_ok(sentence: str, language: str) -> bool:
@@ -573,6 +574,8 @@ def sentence_language_ok(sentence: str, language: str) -> bool:
         return True
     if language == "en" and len(re.findall(r"[\u4e00-\u9fff]", bare)) > MAX_CJK_IN_ENGLISH:
         return False  # "Guidelines recommend two膦酸盐 class…": half-translated, not English
+    if language == "zh" and len(re.findall(r"[\u4e00-\u9fff]", bare)) >= MIN_CJK_IN_CHINESE:
+        return True  # Chinese with English names and terms in it
     return detect_language(bare) == language
 
 
