@@ -147,7 +147,7 @@ def test_marker_after_full_stop_stays_with_its_sentence() -> None:
 @pytest.mark.parametrize("sentence, language, ok", [
     ("The median PFS was 21.7 months [1].", "en", True),
     ("中位PFS为21.7个月[1]。", "zh", True),
-    ("ALTER-S004研究的ORR为28.57%(objective response rate)。", "zh", True),
+    ("ALTER-S004研究中安罗替尼联合化疗的ORR为28.57%(objective response rate)。", "zh", True),
     ("Guidelines recommend using two膦酸盐 class and 地舒单抗 [1].", "en", False),
     ("The ORR was 28.57% [1].", "zh", False),
     ("28.57% [1]", "zh", True),
