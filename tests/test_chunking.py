@@ -138,3 +138,23 @@ def test_chunk_document_keeps_heading_but_not_on_a_heading_only_chunk() -> None:
     assert second.heading == "Inclusion criteria"
     assert "Inclusion criteria" in second.embedding_text()
     assert "Inclusion criteria" not in second.text
+
+
+@pytest.mark.parametrize("text, size, pieces", [
+    ("x" * 10, 10, ["x" * 10]),  # exactly the size: one piece
+    ("x" * 25, 10, ["x" * 10, "x" * 10, "x" * 5]),  # no soft break: hard cuts at the size
+    ("骨" * 12, 10, ["骨" * 5, "骨" * 5, "骨" * 2]),  # a CJK character weighs 2
+    # cut after the last comma or space in the second half of the window
+    ("alpha beta, gamma delta, epsilon zeta.", 20, ["alpha beta, gamma ",
+                                                     "delta, epsilon zeta."]),
+    ("安罗替尼，联合化疗，客观缓解率为百分之十。", 12,
+     ["安罗替尼，", "联合化疗，", "客观缓解率为", "百分之十。"]),
+    # a break in the first half of the window is too early: cut hard instead
+    ("ab, cdefghijkl", 10, ["ab, cdefgh", "ijkl"]),
+    ("abcdefghij klm", 8, ["abcdefgh", "ij klm"]),
+    ("aaaaaaaaaaaa,b", 10, ["a" * 10, "aa,b"]),
+    # the next piece starts after the spaces at the cut
+    ("abcdef   ghijklmnop", 8, ["abcdef  ", "ghijklmn", "op"]),
+])
+def test_long_sentence_is_cut_at_soft_breaks(text: str, size: int, pieces: list[str]) -> None:
+    assert [text[s:e] for s, e, _ in chunk_spans(text, size, 0)] == pieces

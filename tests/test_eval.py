@@ -479,3 +479,21 @@ def test_eval_records_failing_items_and_exits_nonzero(tmp_path: Path, corpus: Pa
     results = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
     assert "model crashed" in results[0]["error"] and not results[1]["error"]
     assert json.loads((out / "metrics.json").read_text())["errors"] == 1
+
+
+@pytest.mark.parametrize("answer, order, kept", [
+    ("分别为76%与44%", [["76%"], ["44%"]], True),
+    ("分别为44%与76%", [["76%"], ["44%"]], False),
+    # the first match of a group is the one that counts: a later repeat cannot spoil it
+    ("76% and 44%; later 76% again", [["76%"], ["44%"]], True),
+    # the next group must start after the previous match ends, not inside it
+    ("ORR 10.13%", [["10.13%"], ["13%"]], False),
+    ("ORR 10.13% vs 13%", [["10.13%"], ["13%"]], True),
+    # alternatives: the one that ends first sets where the next group may start
+    ("DCR 100% ORR 28.57%", [["ORR", "DCR"], ["28.57%"]], True),
+    ("", [["x"]], False),
+])
+def test_order_kept(answer: str, order, kept: bool) -> None:
+    from eval.metrics import order_kept
+
+    assert order_kept(answer, order) is kept
