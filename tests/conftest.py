@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,22 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     # bag-of-words cosines run lower than EmbeddingGemma's (see the settings fixture)
     monkeypatch.setenv("CLINCITE_RETRIEVAL__MIN_SIMILARITY", "0.05")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    yield
+
+
+_PID = {"pid": os.getpid()}
+
+
+@pytest.fixture(autouse=True)
+def _search_pool_of_this_process():
+    """Mutation testing (mutmut) forks the test process: the retriever's thread pool made
+    before the fork has no threads in the child, and a search submitted to it would wait
+    forever (a mutant would then pass for 'timeout'). A forked process starts its own."""
+    if _PID["pid"] != os.getpid():
+        _PID["pid"] = os.getpid()
+        retrieval = sys.modules.get("assistant.retrieval")
+        if retrieval is not None:
+            retrieval._pool = None
     yield
 
 

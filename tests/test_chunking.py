@@ -93,3 +93,68 @@ def test_offsets_hold_on_arbitrary_text(text: str, size: int, overlap: int) -> N
         assert 0 <= start < end <= len(text)
         assert text[start:end].strip()
         assert weighted_len(text[start:end]) <= size
+
+
+SECTIONS = ("## Inclusion criteria\n" + "Patients aged 18-70 years. " * 5
+            + "\n\n## Exclusion criteria\n" + "Prior anlotinib. " * 3
+            + "\n入组标准\n年龄18至70岁。体能评分0-1分。")
+
+
+@pytest.mark.parametrize("text, size, overlap, expected", [
+    # (first line of each chunk, the heading it records)
+    (SECTIONS, 120, 0, [("## Inclusion criteria", "Inclusion criteria"),
+                        (" ".join(["Patients aged 18-70 years."] * 2), "Inclusion criteria"),
+                        ("## Exclusion criteria", "Exclusion criteria"),
+                        ("入组标准", "入组标准")]),
+    # an overlapping chunk that starts inside a section remembers that section's heading
+    (SECTIONS, 120, 40, [("## Inclusion criteria", "Inclusion criteria"),
+                         (" ".join(["Patients aged 18-70 years."] * 3), "Inclusion criteria"),
+                         ("Patients aged 18-70 years.", "Inclusion criteria"),
+                         ("## Exclusion criteria", "Exclusion criteria"),
+                         ("Prior anlotinib. Prior anlotinib.", "Exclusion criteria"),
+                         ("Prior anlotinib. ", "Exclusion criteria")]),
+    # a heading starts a new chunk even when the next section would still fit
+    ("# Methods\n" + "We enrolled 154 patients. " * 2 + "\n# Results\nThe ORR was 10.13%. "
+     "The median PFS was 5.63 months.", 200, 0,
+     [("# Methods", "Methods"), ("# Results", "Results")]),
+    ("没有标题的正文。第二句。", 200, 0, [("没有标题的正文。第二句。", "")]),
+])
+def test_chunks_record_their_heading(text: str, size: int, overlap: int, expected) -> None:
+    got = [(text[s:e].split("\n")[0], h) for s, e, h in chunk_spans(text, size, overlap)]
+    assert got == expected
+
+
+def test_chunk_document_keeps_heading_but_not_on_a_heading_only_chunk() -> None:
+    text = "Results\nThe overall response rate was ten percent, in all arms of the trial."
+    doc = Document(doc_id="d", title="T", text=text, language="en")
+    assert [(c.text, c.heading) for c in chunk_document(doc, 40, 0)] == [
+        ("Results", ""),  # the heading itself: no heading to repeat
+        ("The overall response rate was ten ", "Results"),
+        ("percent, in all arms of the trial.", "Results"),
+    ]
+    # and the heading is embedded with the passage
+    doc = Document(doc_id="d", title="Trial", text=SECTIONS, language="en")
+    second = chunk_document(doc, 120, 0)[1]
+    assert second.heading == "Inclusion criteria"
+    assert "Inclusion criteria" in second.embedding_text()
+    assert "Inclusion criteria" not in second.text
+
+
+@pytest.mark.parametrize("text, size, pieces", [
+    ("x" * 10, 10, ["x" * 10]),  # exactly the size: one piece
+    ("x" * 25, 10, ["x" * 10, "x" * 10, "x" * 5]),  # no soft break: hard cuts at the size
+    ("骨" * 12, 10, ["骨" * 5, "骨" * 5, "骨" * 2]),  # a CJK character weighs 2
+    # cut after the last comma or space in the second half of the window
+    ("alpha beta, gamma delta, epsilon zeta.", 20, ["alpha beta, gamma ",
+                                                     "delta, epsilon zeta."]),
+    ("安罗替尼，联合化疗，客观缓解率为百分之十。", 12,
+     ["安罗替尼，", "联合化疗，", "客观缓解率为", "百分之十。"]),
+    # a break in the first half of the window is too early: cut hard instead
+    ("ab, cdefghijkl", 10, ["ab, cdefgh", "ijkl"]),
+    ("abcdefghij klm", 8, ["abcdefgh", "ij klm"]),
+    ("aaaaaaaaaaaa,b", 10, ["a" * 10, "aa,b"]),
+    # the next piece starts after the spaces at the cut
+    ("abcdef   ghijklmnop", 8, ["abcdef  ", "ghijklmn", "op"]),
+])
+def test_long_sentence_is_cut_at_soft_breaks(text: str, size: int, pieces: list[str]) -> None:
+    assert [text[s:e] for s, e, _ in chunk_spans(text, size, 0)] == pieces

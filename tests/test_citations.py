@@ -156,3 +156,59 @@ def test_sentence_language(sentence: str, language: str, ok: bool) -> None:
     from assistant.citations import sentence_language_ok
 
     assert sentence_language_ok(sentence, language) is ok
+
+@pytest.mark.parametrize("draft, passages, language, text, supported, refused", [
+    # the model's own refusal: the refusal phrase in the answer's language, nothing checked
+    ("现有文献中未找到该问题的答案。", [ALTER], "zh", "现有文献中未找到该问题的答案。", 0, True),
+    ("The indexed documents do not answer this question.", [ALTER], "fr",
+     "The indexed documents do not answer this question.", 0, True),
+    # nothing survives the check: the refusal phrase, but not the model's refusal
+    ("The ORR was 50% [1].", [TRIAL], "en",
+     "The indexed documents do not answer this question.", 0, False),
+    ("ORR为50%[1]。", [ALTER], "zh", "现有文献中未找到该问题的答案。", 0, False),
+    # supported sentences joined the language's way: a space in English, nothing in Chinese
+    ("The ORR was 10.13% [1]. The median PFS was 5.63 months [1].", [TRIAL], "en",
+     "The ORR was 10.13% [1]. The median PFS was 5.63 months [1].", 2, False),
+    ("ORR为28.57%[1]。中位PFS达21.7个月[1]。", [ALTER], "zh",
+     "ORR为28.57%[1]。中位PFS达21.7个月[1]。", 2, False),
+])
+def test_check_answer_result(draft: str, passages, language: str, text: str, supported: int,
+                             refused: bool) -> None:
+    result = check_answer(draft, passages, language)
+    assert result.text == text
+    assert result.supported == supported
+    assert result.refused is refused
+    assert (result.citations == []) is (supported == 0)
+    if refused:
+        assert result.checks == []
+    else:
+        assert len(result.checks) == len(split_answer(draft))
+
+
+def test_check_answer_reports_measures_and_subjects_of_what_it_shows() -> None:
+    result = check_answer("ORR为28.57%[1]。中位PFS达21.7个月[1]。", [ALTER], "zh")
+    assert result.measures == {"orr", "pfs"}
+    assert {"trial:ALTERS004", "anlotinib"} <= result.subjects
+    (citation,) = result.citations
+    assert citation.n == 1 and citation.doc_id == "doc1"
+    assert "ALTER-S004" in citation.quote and "28.57%" in citation.quote
+    refused = check_answer("The ORR was 50% [1].", [TRIAL], "en")
+    assert refused.measures == set() and refused.subjects == set()
+
+
+@pytest.mark.parametrize("min_overlap, shown", [(0.5, True), (0.9, False)])
+def test_check_answer_passes_min_overlap_on(min_overlap: float, shown: bool) -> None:
+    # the passage (TRIAL) has over half of the sentence's content words, not 90%
+    draft = "Anlotinib is a multi-target TKI drug used widely [1]."
+    result = check_answer(draft, [TRIAL], "en", min_overlap=min_overlap)
+    assert (result.supported == 1) is shown
+
+
+@pytest.mark.parametrize("unsupported, text", [
+    ("drop", "The ORR was 10.13% [1]."),
+    ("mark", "The ORR was 10.13% [1]. The ORR was 50%. [no supporting passage found]"),
+])
+def test_check_answer_unsupported_sentence(unsupported: str, text: str) -> None:
+    result = check_answer("The ORR was 10.13% [1]. The ORR was 50% [1].", [TRIAL], "en",
+                          unsupported=unsupported)
+    assert result.text == text and result.supported == 1

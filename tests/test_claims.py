@@ -163,3 +163,43 @@ def test_a_sentence_whose_only_number_is_the_question_s_is_not_an_answer() -> No
     assert check_answer(restated, [passage], "en", question=question).supported == 0
     answer = "A Lansky score of at least 70 is required for patients under 16 [1]."
     assert check_answer(answer, [passage], "en", question=question).supported == 1
+
+
+@pytest.mark.parametrize("context, labels, picked", [
+    # negation decides first
+    ("不伴有病理性骨折的患者", ["伴有病理性骨折", "不伴有病理性骨折"], 1),
+    ("伴有病理性骨折的患者", ["伴有病理性骨折", "不伴有病理性骨折"], 0),
+    ("without fracture", ["with fracture", "without fracture"], 1),
+    # then the words only one label has
+    ("patients with Ewing sarcoma", ["osteosarcoma", "Ewing sarcoma"], 1),
+    ("osteosarcoma patients", ["osteosarcoma", "Ewing sarcoma"], 0),
+    ("anlotinib arm", ["anlotinib plus chemotherapy", "chemotherapy alone"], 0),
+    ("不伴有骨转移", ["不伴有骨折", "不伴有骨转移"], 1),
+    # words both labels share tell nothing; nor does a context that is empty or a single label
+    ("chemotherapy", ["anlotinib plus chemotherapy", "chemotherapy alone"], None),
+    ("no fracture", ["no fracture", "no fracture at all"], None),
+    ("", ["with fracture", "without fracture"], None),
+    ("Ewing", ["Ewing sarcoma"], None),
+])
+def test_pick_label(context: str, labels: list[str], picked: int | None) -> None:
+    from assistant.claims import pick_label
+
+    assert pick_label(context, labels) == picked
+
+
+@pytest.mark.parametrize("sentence, bound", [
+    # "respectively" pairs the values of its own sentence with the names before them; a number
+    # in an earlier sentence is not one of the values
+    ("The trial enrolled 154 patients. The ORR and DCR were 28.57% and 100%, respectively.",
+     [("154", {"enrolment"}), ("28.57", {"orr"}), ("100", {"dcr"})]),
+    ("The ORR and DCR were 28.57% and 100%, respectively.",
+     [("28.57", {"orr"}), ("100", {"dcr"})]),
+    ("ORR为28.57%，ORR与DCR分别为30%与90%。",
+     [("28.57", {"orr"}), ("30", {"orr"}), ("90", {"dcr"})]),
+    ("In 2019, 154 patients; the ORR and DCR were 30% and 90%, respectively.",
+     [("2019", set()), ("154", set()), ("30", {"orr"}), ("90", {"dcr"})]),
+])
+def test_respectively_binds_within_its_sentence(sentence: str, bound) -> None:
+    from assistant.claims import sentence_claims
+
+    assert [(c.quantity.value, set(c.measures)) for c in sentence_claims(sentence)] == bound

@@ -479,3 +479,62 @@ def test_eval_records_failing_items_and_exits_nonzero(tmp_path: Path, corpus: Pa
     results = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
     assert "model crashed" in results[0]["error"] and not results[1]["error"]
     assert json.loads((out / "metrics.json").read_text())["errors"] == 1
+
+
+@pytest.mark.parametrize("answer, order, kept", [
+    ("分别为76%与44%", [["76%"], ["44%"]], True),
+    ("分别为44%与76%", [["76%"], ["44%"]], False),
+    # the first match of a group is the one that counts: a later repeat cannot spoil it
+    ("76% and 44%; later 76% again", [["76%"], ["44%"]], True),
+    # the next group must start after the previous match ends, not inside it
+    ("ORR 10.13%", [["10.13%"], ["13%"]], False),
+    ("ORR 10.13% vs 13%", [["10.13%"], ["13%"]], True),
+    # alternatives: the one that ends first sets where the next group may start
+    ("DCR 100% ORR 28.57%", [["ORR", "DCR"], ["28.57%"]], True),
+    ("", [["x"]], False),
+])
+def test_order_kept_first_match_and_alternatives(answer: str, order, kept: bool) -> None:
+    from eval.metrics import order_kept
+
+    assert order_kept(answer, order) is kept
+
+
+DOC = "ORR 10%. " + "x" * 20 + " ORR 10%. end"  # the quote "ORR 10%." at 0 and at 30
+
+
+@pytest.mark.parametrize("chunk_text, start, end, evidence, doc, relevant", [
+    ("", 0, 0, "", DOC, False),  # no evidence: nothing is relevant
+    ("the ORR  10%. was", 100, 117, "ORR 10%.", None, True),  # contains it, spaces aside
+    ("xxxx", 9, 13, "ORR 10%.", None, False),  # no document: containment only
+    # overlap with the quote's place in the document: half the quote (8 chars) is enough
+    (DOC[4:9], 4, 9, "ORR 10%.", DOC, True),  # 4 of 8 characters of the first place
+    (DOC[5:12], 5, 12, "ORR 10%.", DOC, False),  # 3 of 8
+    (DOC[0:4], 0, 4, "ORR 10%.", DOC, True),  # a place at offset 0 counts
+    (DOC[33:40], 33, 40, "ORR 10%.", DOC, True),  # the second place counts too
+    (DOC[30:34], 30, 34, "ORR 10%.", DOC, True),  # 4 of 8 of the second place
+])
+def test_chunk_is_relevant(chunk_text: str, start: int, end: int, evidence: str,
+                           doc: str | None, relevant: bool) -> None:
+    from eval.metrics import chunk_is_relevant
+
+    assert chunk_is_relevant(chunk_text, start, end, evidence, doc) is relevant
+
+
+@pytest.mark.parametrize("answer, decision", [
+    ("Yes, it does.", "yes"), ("No.", "no"), ("Maybe so", "maybe"),
+    ("是的，有效。", "yes"), ("否，无效。", "no"), ("不是。", "no"), ("可能有效。", "maybe"),
+    ("The answer is unclear", None),
+])
+def test_yes_no_maybe(answer: str, decision: str | None) -> None:
+    from eval.metrics import yes_no_maybe
+
+    assert yes_no_maybe(answer) == decision
+
+
+@pytest.mark.xfail(strict=True, reason="found by mutation testing: any 是 (the copula) reads as "
+                   "'yes' and 不确定 ('not sure') as 'no' (eval.metrics.yes_no_maybe)")
+@pytest.mark.parametrize("answer, decision", [("结论是无效。", "no"), ("不确定。", "maybe")])
+def test_yes_no_maybe_chinese_copula_and_uncertainty(answer: str, decision: str) -> None:
+    from eval.metrics import yes_no_maybe
+
+    assert yes_no_maybe(answer) == decision

@@ -3,10 +3,20 @@ within the budget, across languages."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.excerpts import ELLIPSIS, excerpt
+from assistant.claims import entities_in, measures_in
+from assistant.excerpts import (
+    ELLIPSIS,
+    _best_window,
+    _clauses,
+    cut_weighted,
+    excerpt,
+    question_terms,
+    sentence_score,
+)
 from ingest.text import weighted_len
 
 EN = ("Soft tissue sarcoma is a rare malignant tumour. Chemotherapy with doxorubicin is the "
@@ -118,3 +128,61 @@ def test_a_passage_with_nothing_kept_is_empty() -> None:
     q = "地舒单抗与唑来膦酸相比,首次SRE风险下降多少?"
     kept = select_sentences([SRE, OTHER], q, budget=60)
     assert kept[1] == ""
+
+ORR_Q = "What was the ORR of ALTER-S004?"
+ENROL_Q = "How many patients were enrolled in ALTER-S004?"
+
+
+@pytest.mark.parametrize("question, sentence, score, with_lexicon", [
+    # shared units / question units + 0.5 per exact term + 0.3 for a number when one is asked
+    # (+ 1.0 per asked measure, + 0.3 per asked subject through the lexicon)
+    (ORR_Q, "In ALTER-S004 the ORR was 10.13%.", 2.0, 3.3),
+    (ORR_Q, "The ORR was high.", 1.0, 2.0),
+    (ORR_Q, "ALTER-S004 enrolled patients.", 1.0, 1.3),
+    (ORR_Q, "Anlotinib is a TKI.", 0.0, 0.0),
+    (ENROL_Q, "ALTER-S004 enrolled 154 patients.", 3 / 4 + 0.5 + 0.3, None),
+    (ENROL_Q, "Patients were enrolled.", 2 / 4, None),
+    (ENROL_Q, "Enrolment closed in 2019.", 0.3, None),
+])
+def test_sentence_score_hand_computed(question: str, sentence: str, score: float,
+                                      with_lexicon: float | None) -> None:
+    units, exact, wants_number = question_terms(question)
+    assert sentence_score(sentence, units, exact, wants_number) == pytest.approx(score)
+    if with_lexicon is not None:
+        assert sentence_score(sentence, units, exact, wants_number, measures_in(question),
+                              entities_in(question)) == pytest.approx(with_lexicon)
+
+
+def test_question_terms() -> None:
+    assert question_terms(ORR_Q) == ({"alter-s004", "orr"}, {"alter-s004", "orr"}, False)
+    assert question_terms(ENROL_Q)[2] is True
+
+
+@pytest.mark.parametrize("text, budget, prefix", [
+    ("骨转移abc", 5, "骨转"), ("骨转移abc", 6, "骨转移"), ("abc", 3, "abc"), ("abc", 0, ""),
+    ("ab骨", 3, "ab"),
+])
+def test_cut_weighted(text: str, budget: int, prefix: str) -> None:
+    assert cut_weighted(text, budget) == prefix
+
+
+@pytest.mark.parametrize("scores, budget, window", [
+    ([1, 0, 0, 1], 3, (0, 2)),  # ties: the earliest window
+    ([0, 1, 1, 0], 3, (1, 3)),
+    ([0, 0, 0, 2], 3, (2, 4)),
+    ([1, 1, 1, 1], 7, (0, 4)),  # everything fits
+])
+def test_best_window(scores: list[float], budget: int, window: tuple[int, int]) -> None:
+    spans = [(0, 1), (2, 3), (4, 5), (6, 7)]  # "a b c d": one letter per span
+    assert _best_window("a b c d", spans, scores, budget) == window
+
+
+def test_best_window_single_span_over_budget_stands_alone() -> None:
+    assert _best_window("aaaaa b", [(0, 5), (6, 7)], [1, 0], 3) == (0, 1)
+    assert _best_window("aaaaa b", [(0, 5), (6, 7)], [0, 1], 3) == (1, 2)
+
+
+def test_clauses_cut_after_commas_and_semicolons() -> None:
+    text = "aa, bb; cc：dd"
+    assert [text[a:b] for a, b in _clauses(text, 0, len(text))] == ["aa, ", "bb; ", "cc：", "dd"]
+    assert [text[a:b] for a, b in _clauses(text, 4, 10)] == ["bb; ", "cc"]

@@ -109,7 +109,65 @@ def test_markdown_and_html_escape_document_text() -> None:
     assert "[[1]](#src-1)" in answer_markdown(answer)
 
 
-def test_app_builds(handlers) -> None:
-    ui, _ = handlers
+def _one(app, kind: str, **attrs):
+    found = [b for b in app.blocks.values() if type(b).__name__ == kind
+             and all(getattr(b, a, None) == v for a, v in attrs.items())]
+    assert len(found) == 1, (kind, attrs, found)
+    return found[0]
+
+
+def _events(app) -> list:
+    return list(app.fns.values() if isinstance(app.fns, dict) else app.fns)
+
+
+def test_app_builds(handlers, corpus: Path) -> None:
+    """The built Blocks (never launched): its components, and the handlers they call."""
+    ui, llm = handlers
     app = build_app(ui.assistant)
-    assert app is not None
+    manifest = (corpus / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    doc_ids = sorted(line.split("\t")[0] for line in manifest if line.strip())
+    assert app.title == "ClinCite"
+    markdown = " ".join(str(b.value) for b in app.blocks.values()
+                        if type(b).__name__ == "Markdown")
+    assert "Information from the indexed documents only" in markdown
+    assert "Embedder `fake`" in markdown and "LLM `fake`" in markdown
+    assert {b.label for b in app.blocks.values() if type(b).__name__ == "Tab"} == \
+        {"Ask", "Documents"}
+    chatbot = _one(app, "Chatbot", label="Conversation")
+    box = _one(app, "Textbox", elem_id="question")
+    ask = _one(app, "Button", value="Ask")
+    sources = _one(app, "HTML", elem_id="sources")
+    assert "Sources appear here." in sources.value
+    docs = _one(app, "Dropdown", label="Only these documents (empty = all)")
+    assert sorted(value for _, value in docs.choices) == doc_ids
+    lang = _one(app, "Radio", label="Language")
+    assert [value for _, value in lang.choices] == ["All", "中文 (zh)", "English (en)"]
+    assert lang.value == "All"
+    k = _one(app, "Slider", label="Passages given to the model")
+    assert k.value == ui.assistant.settings.retrieval.k
+    table = _one(app, "Dataframe", elem_id="documents")
+    assert table.value["headers"] == ["title", "doc id", "kind", "language", "passages"]
+    assert sorted(row[1] for row in table.value["data"]) == doc_ids
+    _one(app, "File", label="Add documents")
+
+    # Ask and Enter both call the chat handler with the question, the conversation and the
+    # search settings, and update the conversation, the sources and the box
+    events = {(t[0], t[1]): e for e in _events(app) for t in e.targets}
+    for trigger in [(ask._id, "click"), (box._id, "submit")]:
+        event = events[trigger]
+        assert event.fn.__func__ is ChatHandlers.respond
+        assert event.fn.__self__.assistant is ui.assistant
+        assert [c._id for c in event.inputs][:2] == [box._id, chatbot._id]
+        assert {docs._id, lang._id, k._id} <= {c._id for c in event.inputs}
+        assert {chatbot._id, sources._id, box._id} <= {c._id for c in event.outputs}
+    upload = _one(app, "File", label="Add documents")
+    assert {docs._id, table._id} <= {c._id for c in events[(upload._id, "upload")].outputs}
+
+    # the wired handler answers: the last step shows the checked answer and its source card
+    llm.enqueue("The trial will enroll 43 participants in 1 patient group [4].")
+    event = events[(ask._id, "click")]
+    steps = list(event.fn("How many participants will the SBRT trial enroll?", [], [], [],
+                          "All", 4))
+    chat, _turns, cards, _box = steps[-1]
+    assert "43 participants in 1 patient group [[1]](#src-1)" in chat[-1]["content"]
+    assert 'id="src-1"' in cards

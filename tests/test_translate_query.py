@@ -1,0 +1,80 @@
+"""``retrieval.translate_query``: the question is translated by the LLM (prompts/translate_v1)
+and searched in both languages (AnswerChain._translate)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.models import HashingEmbedder
+from assistant.testing import ScriptedChatModel
+
+ZH_QUESTION = "SBRT骨肉瘤试验计划入组多少名受试者?"
+EN_TRANSLATION = "How many participants will the SBRT osteosarcoma trial enroll?"
+TRIAL_RECORD = "002_bd6c93367f61d5fe.txt"  # English: "43 participants in 1 patient group"
+
+
+def make_bot(settings: Settings, corpus: Path, translate: bool
+             ) -> tuple[Assistant, ScriptedChatModel, list[list[str]]]:
+    s = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(
+        update={"translate_query": translate})})
+    llm = ScriptedChatModel()
+    bot = Assistant(s, embedder=HashingEmbedder(), llm=llm)
+    assert not bot.ingest([corpus]).failed
+    searched: list[list[str]] = []
+    retrieve = bot.retriever.retrieve
+
+    def spy(question, filters=None, extra_queries=(), **kw):
+        searched.append([question, *extra_queries])
+        return retrieve(question, filters, extra_queries=extra_queries, **kw)
+
+    bot.retriever.retrieve = spy  # type: ignore[method-assign]
+    return bot, llm, searched
+
+
+def test_chinese_question_finds_english_record_through_its_translation(
+        settings: Settings, corpus: Path) -> None:
+    bot, llm, searched = make_bot(settings, corpus, translate=True)
+    llm.enqueue(EN_TRANSLATION + "\n(translated from Chinese)")  # only the first line counts
+    answer = bot.ask(ZH_QUESTION)
+    # the model was asked to translate into English, with the question verbatim
+    system, user = llm.history[0]
+    assert "You translate medical questions" in system.content
+    assert user.content == f"Translate into English:\n{ZH_QUESTION}"
+    assert searched == [[ZH_QUESTION, EN_TRANSLATION]]
+    # the translation is what reaches the English trial record; the answer quotes it
+    assert answer.retrieved[0].doc_id == TRIAL_RECORD
+    assert any("43 participants" in p.text for p in answer.retrieved)
+    assert not answer.abstained
+    assert "43 participants in 1 patient group" in answer.text
+    assert answer.citations[0].doc_id == TRIAL_RECORD
+
+
+def test_without_translation_the_english_record_is_missed(settings: Settings, corpus: Path
+                                                          ) -> None:
+    # the control for the test above: the hashing embedder has no cross-lingual meaning
+    bot, llm, searched = make_bot(settings, corpus, translate=False)
+    answer = bot.ask(ZH_QUESTION)
+    assert searched == [[ZH_QUESTION]]
+    assert all(p.doc_id != TRIAL_RECORD for p in answer.retrieved)
+    assert all("You translate" not in m[0].content for m in llm.history)
+
+
+@pytest.mark.parametrize("question, reply, target, searched_as", [
+    ("What is the ORR in ALTER-S004?", "ALTER-S004研究的ORR是多少?", "Chinese (简体中文)",
+     "ALTER-S004研究的ORR是多少?"),
+    # an empty reply falls back to the question itself
+    ("What is the ORR in ALTER-S004?", "   ", "Chinese (简体中文)",
+     "What is the ORR in ALTER-S004?"),
+    (ZH_QUESTION, "\n  " + EN_TRANSLATION + "\nsecond line", "English", EN_TRANSLATION),
+])
+def test_translation_target_and_reply_handling(settings: Settings, corpus: Path, question: str,
+                                               reply: str, target: str, searched_as: str
+                                               ) -> None:
+    bot, llm, searched = make_bot(settings, corpus, translate=True)
+    llm.enqueue(reply)
+    bot.ask(question)
+    assert llm.history[0][1].content == f"Translate into {target}:\n{question}"
+    assert searched == [[question, searched_as]]
