@@ -531,8 +531,7 @@ def test_yes_no_maybe(answer: str, decision: str | None) -> None:
     assert yes_no_maybe(answer) == decision
 
 
-@pytest.mark.xfail(strict=True, reason="found by mutation testing: any 是 (the copula) reads as "
-                   "'yes' and 不确定 ('not sure') as 'no' (eval.metrics.yes_no_maybe)")
+# found by mutation testing: any 是 (the copula) read as 'yes' and 不确定 ('not sure') as 'no'
 @pytest.mark.parametrize("answer, decision", [("结论是无效。", "no"), ("不确定。", "maybe")])
 def test_yes_no_maybe_chinese_copula_and_uncertainty(answer: str, decision: str) -> None:
     from eval.metrics import yes_no_maybe
