@@ -144,8 +144,8 @@ def decision_scores(gold: Sequence[str], predicted: Sequence[str | None],
 
 # English words, or Chinese decisions — longest first, so 不确定 is "maybe" not 不; a bare 是 only
 # as an answer of its own ("是。", "是，…"), never the copula of "结论是无效"
-YES_NO_RE = re.compile(r"\b(yes|no|maybe)\b|(不确定|不清楚|尚不明确|不是|是的|可能|也许|无效|有效|否|没有|不|"
-                       r"是(?=[，,。！!；;\s]|$))", re.IGNORECASE)
+YES_NO_RE = re.compile(r"\b(yes|no|maybe)\b|(不确定|不清楚|尚不明确|不是|是的|可能|也许|"
+                       r"无效|有效|否|没有|不|是(?=[，,。！!；;\s]|$))", re.IGNORECASE)
 _ZH_DECISION = {"是的": "yes", "是": "yes", "有效": "yes", "否": "no", "不是": "no", "不": "no",
                 "无效": "no", "没有": "no", "可能": "maybe", "也许": "maybe", "不确定": "maybe",
                 "不清楚": "maybe", "尚不明确": "maybe"}
