@@ -64,7 +64,8 @@ def ingest_documents(
     if progress and total:
         progress(0, total)
     group: list[tuple[Document, list[Chunk], str]] = []
-    sentences = open_sentence_vectors(embedder, settings.data_dir) if sentence_vectors else None
+    sentences = (open_sentence_vectors(embedder, settings.data_dir)
+                 if sentence_vectors and settings.answer.embed_sentences_at_ingest else None)
 
     def flush() -> None:
         nonlocal done

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 
 from assistant.models import HashingEmbedder
 from ingest.sentence_vectors import SentenceVectors, chunk_sentences, open_sentence_vectors
@@ -21,8 +22,8 @@ class CountingEmbedder(HashingEmbedder):
         self.seen: list[str] = []
 
     def embed(self, texts: Sequence[str], *, kind: str) -> np.ndarray:
-        assert kind == "document_untitled"
-        self.seen.extend(texts)
+        if kind == "document_untitled":  # sentences (passages and queries are not recorded)
+            self.seen.extend(texts)
         return super().embed(texts, kind=kind)
 
 
@@ -67,3 +68,18 @@ def test_warm_embeds_only_new_sentences(tmp_path):
     assert cache.warm([chunk("ORR was 28%. PFS 6 months.", 1)]) == 2
     assert cache.warm([chunk("PFS 6 months. OS 12 months.", 2)]) == 1
     assert emb.seen == ["ORR was 28%.", "PFS 6 months.", "OS 12 months."]
+
+
+@pytest.mark.parametrize("at_ingest", [True, False])
+def test_ingest_embeds_sentences_only_when_set(settings, corpus, at_ingest: bool) -> None:
+    from assistant import Assistant
+    from assistant.testing import ScriptedChatModel
+
+    s = settings.model_copy(update={"answer": settings.answer.model_copy(
+        update={"embed_sentences_at_ingest": at_ingest})})
+    emb = CountingEmbedder()
+    bot = Assistant(s, embedder=emb, llm=ScriptedChatModel())
+    bot.ingest([corpus])
+    assert bool(emb.seen) is at_ingest
+    if at_ingest:  # one of the review's sentences, as the checker will see it
+        assert any("ORR为28.57%" in t for t in emb.seen)
