@@ -57,28 +57,26 @@ class SentenceVectors:
                              "vec BLOB, PRIMARY KEY (model, key))")
             self._db.commit()
 
-    def _load(self, keys: list[str]) -> None:
+    def _select(self, column: str, keys: list[str]) -> list[tuple]:
+        """(key, column) rows stored for ``keys`` under this embedder, 500 keys a query."""
         if self._db is None:
-            return
-        todo = [k for k in keys if k not in self._memory]
-        for i in range(0, len(todo), 500):
-            part = todo[i:i + 500]
-            rows = self._db.execute(
-                f"SELECT key, vec FROM vectors WHERE model = ? AND key IN "
+            return []
+        rows: list[tuple] = []
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            rows += self._db.execute(
+                f"SELECT key, {column} FROM vectors WHERE model = ? AND key IN "
                 f"({','.join('?' * len(part))})", [self.model, *part]).fetchall()
-            for key, blob in rows:
-                self._memory[key] = np.frombuffer(blob, dtype=np.float32)
+        return rows
+
+    def _load(self, keys: list[str]) -> None:
+        todo = [k for k in keys if k not in self._memory]
+        for key, blob in self._select("vec", todo):
+            self._memory[key] = np.frombuffer(blob, dtype=np.float32)
 
     def _known(self, keys: list[str]) -> set[str]:
         known = {k for k in keys if k in self._memory}
-        if self._db is not None:
-            todo = [k for k in keys if k not in known]
-            for i in range(0, len(todo), 500):
-                part = todo[i:i + 500]
-                known |= {row[0] for row in self._db.execute(
-                    f"SELECT key FROM vectors WHERE model = ? AND key IN "
-                    f"({','.join('?' * len(part))})", [self.model, *part])}
-        return known
+        return known | {row[0] for row in self._select("1", [k for k in keys if k not in known])}
 
     def _store(self, keys: list[str], vectors: np.ndarray, remember: bool = True) -> None:
         if len(self._memory) > MAX_IN_MEMORY:
