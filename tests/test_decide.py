@@ -93,17 +93,23 @@ def test_near_miss_survival_from_eligibility_is_declined(bot: Assistant,
     assert answer.abstained and answer.text == REFUSAL["en"]
 
 
-def test_best_quote_picks_the_stating_sentence_not_a_heading() -> None:
+def one_view(text: str, language: str, title: str, doc_id: str = "d.txt"):
+    """The checker's view of a single retrieved passage holding ``text``."""
     from assistant.citations import PassageView
-    from assistant.decide import best_quote
     from assistant.types import RetrievedChunk
+
+    chunk = RetrievedChunk(chunk_id="c", doc_id=doc_id, text=text, start=0, end=len(text),
+                           language=language, title=title)
+    return PassageView.of(1, chunk)
+
+
+def test_best_quote_picks_the_stating_sentence_not_a_heading() -> None:
+    from assistant.decide import best_quote
 
     text = ("Inclusion criteria\nPatients voluntarily joined the study and signed informed "
             "consent.\nMale or female patients aged 18-70 years, ECOG PS score: 0 to 2 points; "
             "expected survival over 3 months.")
-    chunk = RetrievedChunk(chunk_id="c", doc_id="001.txt", text=text, start=0, end=len(text),
-                           language="en", title="Anlotinib combined with toripalimab in STS")
-    view = PassageView.of(1, chunk)
+    view = one_view(text, "en", "Anlotinib combined with toripalimab in STS", "001.txt")
     question = "What ECOG performance status is required in the anlotinib plus toripalimab trial?"
     found = best_quote(question, [view], question_parts(question))
     assert found is not None and "ECOG PS score: 0 to 2" in found[1].text
@@ -120,47 +126,38 @@ def test_best_quote_picks_the_stating_sentence_not_a_heading() -> None:
     ("地舒单抗与唑来膦酸相比,首次SRE风险下降多少?", True),
 ])
 def test_a_quote_gives_a_value_of_the_kind_asked(question: str, found: bool) -> None:
-    from assistant.citations import PassageView
     from assistant.decide import asked_units, best_quote
-    from assistant.types import RetrievedChunk
 
     text = "与唑来膦酸相比,使用地舒单抗的患者首次SRE的发生风险下降近20%。"
-    chunk = RetrievedChunk(chunk_id="c", doc_id="003.txt", text=text, start=0, end=len(text),
-                           language="zh", title="乳腺癌骨转移")
-    quote = best_quote(question, [PassageView.of(1, chunk)], question_parts(question))
+    quote = best_quote(question, [one_view(text, "zh", "乳腺癌骨转移", "003.txt")],
+                       question_parts(question))
     assert (quote is not None) is found, asked_units(question)
 
 
-@pytest.mark.parametrize("flags, reason", [
-    (dict(out_of_scope=True, model_declined=True, wrong_language=True, supported=1,
-          quantity=True), "out_of_scope"),
-    (dict(out_of_scope=False, model_declined=True, wrong_language=True, supported=0,
-          quantity=True), "model_declined"),
-    (dict(out_of_scope=False, model_declined=False, wrong_language=True, supported=0,
-          quantity=False), "wrong_language"),
-    (dict(out_of_scope=False, model_declined=False, wrong_language=True, supported=1,
-          quantity=True), "no_quantity"),
-    (dict(out_of_scope=False, model_declined=False, wrong_language=False, supported=1,
-          quantity=False), "unsupported"),
-    (dict(out_of_scope=False, model_declined=False, wrong_language=False, supported=0,
-          quantity=True), "unsupported"),
-])
-def test_decline_reason(flags: dict, reason: str) -> None:
+@pytest.mark.parametrize(
+    "out_of_scope, model_declined, wrong_language, supported, quantity, reason", [
+        (True, True, True, 1, True, "out_of_scope"),
+        (False, True, True, 0, True, "model_declined"),
+        (False, False, True, 0, False, "wrong_language"),
+        (False, False, True, 1, True, "no_quantity"),
+        (False, False, False, 1, False, "unsupported"),
+        (False, False, False, 0, True, "unsupported"),
+    ])
+def test_decline_reason(out_of_scope: bool, model_declined: bool, wrong_language: bool,
+                        supported: int, quantity: bool, reason: str) -> None:
     from assistant.decide import decline_reason
 
-    assert decline_reason(**flags) == reason
+    assert decline_reason(out_of_scope=out_of_scope, model_declined=model_declined,
+                          wrong_language=wrong_language, supported=supported,
+                          quantity=quantity) == reason
 
 
 def test_a_calendar_year_is_not_the_value_asked() -> None:
-    from assistant.citations import PassageView
     from assistant.decide import best_quote
-    from assistant.types import RetrievedChunk
 
     text = ("In 2016, a phase II clinical study evaluated the efficacy and safety of anlotinib "
             "in advanced soft tissue sarcoma.")
-    chunk = RetrievedChunk(chunk_id="c", doc_id="001.txt", text=text, start=0, end=len(text),
-                           language="en", title="Anlotinib combined with toripalimab in STS")
-    view = PassageView.of(1, chunk)
+    view = one_view(text, "en", "Anlotinib combined with toripalimab in STS", "001.txt")
     q = "What is the incidence of soft tissue sarcoma given in the anlotinib trial record?"
     assert best_quote(q, [view], question_parts(q)) is None
     when = "In which year did a phase II study evaluate anlotinib in soft tissue sarcoma?"
@@ -183,12 +180,8 @@ def test_a_calendar_year_is_not_the_value_asked() -> None:
 ])
 def test_a_quote_names_what_the_question_asks(question: str, sentence: str,
                                               found: bool) -> None:
-    from assistant.citations import PassageView
     from assistant.decide import best_quote
-    from assistant.types import RetrievedChunk
 
     lang = "en" if sentence.isascii() else "zh"
-    chunk = RetrievedChunk(chunk_id="c", doc_id="d.txt", text=sentence, start=0,
-                           end=len(sentence), language=lang, title="trial")
-    quote = best_quote(question, [PassageView.of(1, chunk)], question_parts(question))
+    quote = best_quote(question, [one_view(sentence, lang, "trial")], question_parts(question))
     assert (quote is not None) is found
