@@ -185,7 +185,7 @@ def _clause_text(text: str, claim: Claim) -> str:
     return text
 
 
-def _without_measures(question: str) -> str:
+def without_measures(question: str) -> str:
     """The question without its measure words ("中位PFS", "ORR"): the words that remain name
     the study, arm and population."""
     lex = lexicon()
@@ -306,7 +306,7 @@ class AnswerChecker:
         self.question_entities = entities_in(question)
         self.question_studies = {e for e in self.question_entities if is_study(e)}
         # the question's words besides its measure names: what tells one study from another
-        self.question_subject_units = support_units(_without_measures(question))
+        self.question_subject_units = support_units(without_measures(question))
         self.sentence_similarity = sentence_similarity
         self.min_overlap = min_overlap
         self.min_semantic = min_semantic

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ingest.keywords import support_units
 
-from .citations import PassageView, SourceSentence, _without_measures, expects_quantity
+from .citations import PassageView, SourceSentence, expects_quantity, without_measures
 from .claims import Claim, entities_in, measures_in
 from .lexicon import lexicon
 
@@ -194,7 +194,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     # no lexicon measure names what is asked: the words that do must be in the quote
     asks_year = bool(YEAR_Q_RE.search(question))
     phrase = "" if wanted or units or asks_year else asked_phrase(question)
-    q_units = support_units(_without_measures(question))
+    q_units = support_units(without_measures(question))
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
         title = support_units(view.chunk.title)
