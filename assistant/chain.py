@@ -33,10 +33,12 @@ from .citations import (
 )
 from .config import Settings
 from .decide import (
+    DECISION_TEXT,
     Coverage,
     Parts,
     answers_question,
     best_quote,
+    decision_for,
     decline_reason,
     missing_measures,
     not_found_sentence,
@@ -397,6 +399,7 @@ class AnswerChain:
         language = turn.language
         refused = is_refusal(turn.draft)
         reason = ""
+        decision: str | None = None
         if not gate.answered and gate.foreign and not refused:
             self._translate_draft(turn, checker, gate)
         if not self.out_of_scope(turn.passages):
@@ -404,16 +407,22 @@ class AnswerChain:
             wanted = missing_measures(parts, gate.coverage) if gate.answered else []
             if not gate.answered:
                 # nothing shown yet: the model's sentences did not answer; a quote may
-                wanted = list(parts.measures[:1]) if parts.measures else [None]  # type: ignore
+                wanted = list(parts.measures) or [None]  # type: ignore[list-item]
                 gate.discard_held()
             sims = turn.similarities
+            quoted: set[tuple[int, int]] = set()
             for measure in wanted:
+                if measure is not None and measure in gate.coverage.measures:
+                    continue  # an earlier quote stated it too
                 found = best_quote(turn.standalone, checker.views, parts, measure,
                                    semantic=sims,
-                                   min_similarity=self.settings.answer.min_quote_similarity)
-                if found is None:
+                                   min_similarity=self.settings.answer.min_quote_similarity,
+                                   min_similarity_across=self.settings.answer.
+                                   min_quote_similarity_across)
+                if found is None or (found[0].n, found[1].start) in quoted:
                     continue
                 view, sentence = found
+                quoted.add((view.n, sentence.start))
                 marker = checker.cite_sentence(view, sentence)
                 text = quote_sentence(sentence.text, marker, language, view.chunk.language)
                 claims = sentence.claims
@@ -421,8 +430,13 @@ class AnswerChain:
                                                                 for m in c.measures},
                          subjects=sentence.context, numbers=bool(claims))
                 gate.quoted += 1
+            decision = decision_for(turn.standalone, turn.draft, checker.supported)
+            if gate.answered and decision:
+                gate.add(DECISION_TEXT[language][decision], checker, counted=False)
             if gate.answered:
-                for measure in missing_measures(parts, gate.coverage):
+                # a measure a question names but asks no number of ("which drug must
+                # participants not have received") is no missing part
+                for measure in missing_measures(parts, gate.coverage) if parts.quantity else []:
                     gate.add(not_found_sentence(measure, language), checker, counted=False)
                     gate.partial = True
                 gate.release()
@@ -448,6 +462,7 @@ class AnswerChain:
             abstain_reason=reason, model_input=turn.model_input, partial=gate.partial,
             missing=[m for m in parts.measures if m not in gate.coverage.measures]
             if gate.answered else [], quoted=gate.quoted,
+            decision=None if abstained else decision,
         )
 
 

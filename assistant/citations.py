@@ -37,7 +37,7 @@ from .claims import (
     value_phrase,
 )
 from .injection import PLACEHOLDER, instruction_spans, is_instruction, neutralise
-from .lexicon import lexicon
+from .lexicon import lexicon, population_conflict, populations_in
 from .types import Citation, RetrievedChunk, SentenceCheck
 
 REFUSAL = {
@@ -96,6 +96,9 @@ class SourceSentence:
     text: str
     claims: list[Claim]
     context: set[str]  # entities in the title, heading, the paragraph up to here, the sentence
+    # entities of the next sentences of the paragraph ("…中位响应时间为41.1周; … 他泽司他经FDA
+    # 获批"): a question's subject named just after its fact; never an answer's support
+    after: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -124,17 +127,36 @@ class PassageView:
                 assert doc_text is not None
                 para = doc_text.rfind("\n", 0, chunk.start + span.start) + 1
                 before = doc_text[para:chunk.start + span.start]
+                tail = doc_text[chunk.start + span.end:]
             else:
                 before = text[text.rfind("\n", 0, span.start) + 1:span.start]
+                tail = text[span.end:]
             context = entities_in(f"{head}\n{before}\n{piece}")
             view.sentences.append(SourceSentence(span.start, span.end, piece,
-                                                 sentence_claims(piece), context))
+                                                 sentence_claims(piece), context,
+                                                 entities_after(tail, context)))
             view.units |= support_units(piece)
             view.numbers |= numbers_of(piece)
             view.entities |= context
         view.units |= support_units(chunk.title)
         view.entities |= entities_in(head)
         return view
+
+
+AFTER_SENTENCES = 2  # how far past a sentence its paragraph may still name its subject
+
+
+def entities_after(tail: str, context: set[str], limit: int = AFTER_SENTENCES) -> set[str]:
+    """Entities the next ``limit`` sentences of the paragraph (``tail``: the text after the
+    sentence) name, up to a sentence that names another trial (a new study begins)."""
+    para = tail.split("\n", 1)[0]
+    found: set[str] = set()
+    for span in split_sentences(para)[:limit]:
+        names = entities_in(para[span.start:span.end])
+        if any(e.startswith("trial:") and e not in context for e in names):
+            break
+        found |= {e for e in names if not e.startswith("year:")}
+    return found
 
 
 # similarity(sentences, passages) -> scores[i][j] in [-1, 1]; None = lexical checking only
@@ -211,13 +233,16 @@ class Binding:
 def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[PassageView],
                wanted_measures: set[str], subjects: set[str],
                values: frozenset[str] = frozenset(), phrase: set[str] | None = None,
-               language: str = "") -> list[Binding]:
+               language: str = "", populations: frozenset[str] = frozenset()
+               ) -> list[Binding]:
     """Source sentences that state ``claim``: same value, agreeing unit, the measure it is of
     (``wanted_measures``: the answer's, else the question's), no other subject in its clause,
     every one of ``subjects`` in its context, and — for "分别 / respectively" — the group the
     answer's words before the number name. ``phrase``: for a value no lexicon measure names,
     the words naming it in the answer ("R0切除率"), of which the source clause that states the
-    value must share one (in the answer's ``language``; across languages meaning decides)."""
+    value must share one (in the answer's ``language``; across languages meaning decides).
+    ``populations``: the patients the answer (or question) is about; a source clause — else
+    sentence — about only other patients does not bind ("复发患者" for "初治患者")."""
     q = claim.quantity
     context = answer[prev_end:q.start]
     # the answer's arms and tumours: its clause's, else the subjects it is bound to
@@ -236,6 +261,10 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                     continue
                 if clause_conflict(claim_entities, c.entities):
                     continue  # "安慰剂组41%" is not "尼罗醋司他组41%"; lung is not prostate
+                if populations and population_conflict(
+                        set(populations), populations_in(_clause_text(s.text, c))
+                        or populations_in(s.text)):
+                    continue  # relapsed patients' DCR is not the treatment-naive DCR
                 if phrase and view.chunk.language == language and not (
                         phrase & support_units(_clause_text(s.text, c))):
                     continue  # "R0切除率约为28.57%" is not "其ORR为28.57%"
@@ -305,6 +334,7 @@ class AnswerChecker:
         self.question_numbers = numbers_of(question)
         self.question_entities = entities_in(question)
         self.question_studies = {e for e in self.question_entities if is_study(e)}
+        self.question_populations = populations_in(question)
         # the question's words besides its measure names: what tells one study from another
         self.question_subject_units = support_units(without_measures(question))
         self.sentence_similarity = sentence_similarity
@@ -409,9 +439,11 @@ class AnswerChecker:
                         ) - {"year:" + claim.quantity.value}
             phrase = (support_units(value_phrase(content, claim.quantity.start))
                       if not claim.measures else None)
+            populations = frozenset(populations_in(_clause_text(content, claim)) or
+                                    self.question_populations)
             found = bind_claim(claim, content, prev_end, self.views, wanted, subjects,
                                frozenset(c.quantity.value for c in claims), phrase,
-                               self.language)
+                               self.language, populations)
             if not wanted:
                 # no measure names what the number is: the source sentence itself must be
                 # about what the answer says ("术后2年恢复跑步" is not "2年OS率")

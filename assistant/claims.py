@@ -303,7 +303,7 @@ def entities_in(text: str, lex: Lexicon | None = None) -> set[str]:
     return found
 
 
-YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|\b)(?![\d.%])")
+YEAR_RE = re.compile(r"(?<![\dA-Za-z-])((?:19|20)\d{2})(?:年|\b)(?![\d.%])")
 
 
 def measures_in(text: str, lex: Lexicon | None = None) -> set[str]:

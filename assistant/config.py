@@ -122,6 +122,9 @@ class AnswerSettings(BaseModel):
     # a quote-backed answer whose question names no measure and subject needs this cosine
     # between question and sentence (or enough shared words); tuned on the dev split
     min_quote_similarity: float = Field(0.6, ge=0.0, le=1.0)
+    # the same for a sentence in the other language than the question's (cross-lingual
+    # cosines run lower); tuned on the dev split
+    min_quote_similarity_across: float = Field(0.5, ge=0.0, le=1.0)
     condense_prompt: str = "condense_v1"
     # share of a sentence's content words (zh: character bigrams) that must occur in a passage
     min_overlap: float = Field(0.5, ge=0.0, le=1.0)

@@ -17,13 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ingest.keywords import support_units
+from ingest.text import detect_language
 
 from .citations import PassageView, SourceSentence, expects_quantity, without_measures
-from .claims import Claim, entities_in, measures_in
-from .lexicon import lexicon
+from .claims import Claim, entities_in, measures_in, numbers_of
+from .lexicon import lexicon, population_conflict, populations_in
 
 RESPECTIVE_Q_RE = re.compile(r"分别|各(是|为|自)|两组|两种|both|each|respectively|"
-                             r"\bin the two\b|\bfor the two\b", re.IGNORECASE)
+                             r"\bin the two\b|\bfor the two\b|\bhow many\b.*\band how many\b|"
+                             r"多少.*(和|与|及).*多少", re.IGNORECASE)
 
 NOT_FOUND = {"zh": "文献中未找到{what}的数据。", "en": "The documents do not state the {what}."}
 QUOTE_LEAD = {
@@ -47,17 +49,72 @@ YES_NO_RE = re.compile(r"^\s*(is|are|does|do|did|can|could|should|was|were|has|h
                        re.IGNORECASE)
 
 
+# the decision a draft starts with, as the prompt asks of a yes/no question: "Yes, …", "否。…"
+_DRAFT_DECISION_RE = re.compile(r"^\W*(?:(yes|no|maybe)\b|(是的|不是|不确定|可能|也许|是|否|不))",
+                                re.IGNORECASE)
+_ZH_DECISIONS = {"是的": "yes", "是": "yes", "不是": "no", "否": "no", "不": "no",
+                 "不确定": "maybe", "可能": "maybe", "也许": "maybe"}
+DECISION_TEXT = {
+    "en": {"yes": "In short: yes.", "no": "In short: no.",
+           "maybe": "In short: maybe — the documents are not conclusive."},
+    "zh": {"yes": "结论：是。", "no": "结论：否。",
+           "maybe": "结论：尚不确定，文献未给出明确结论。"},
+}
+
+
+def draft_decision(draft: str) -> str | None:
+    """The yes / no / maybe a draft commits to in its first words, else None."""
+    m = _DRAFT_DECISION_RE.match(draft)
+    if not m:
+        return None
+    return m.group(1).lower() if m.group(1) else _ZH_DECISIONS[m.group(2)]
+
+
+def decision_for(question: str, draft: str, supported: int) -> str | None:
+    """A yes/no question's decision, shown only where the model committed to one and at least
+    one sentence of its reasoning passed the check against the sources."""
+    if not is_yes_no(question) or supported == 0:
+        return None
+    return draft_decision(draft)
+
+
 def is_yes_no(question: str) -> bool:
     """A question answered by yes / no (its decision, with the sentence that supports it)."""
     return bool(YES_NO_RE.search(question))
 
 
-def question_parts(question: str) -> Parts:
-    lex = lexicon()
+# between two measure words of a question: the first only qualifies the second ("入组患者的年龄
+# 范围": the age is asked, of enrolled patients) — or, in English, the second the first ("the
+# age range of enrolled patients") — unless a conjunction makes both asked
+_QUALIFIES_NEXT_RE = re.compile(r"^(?:(?!多少|什么|几|是否)[^和与及、或,，;；?？。])*的"
+                                r"(?:(?!多少|什么|几|是否)[^和与及、或,，;；?？。])*$")
+_QUALIFIES_PREV_RE = re.compile(r"^(?:(?!\b(?:and|or|versus|vs)\b)[^,;])*\b(?:of|among|in|for)\b"
+                                r"(?:(?!\b(?:and|or|versus|vs)\b)[^,;])*$", re.IGNORECASE)
+
+
+def asked_measures(question: str) -> list[str]:
+    """The strict measures a question asks for, in order, without those that only qualify
+    another ("入组患者的年龄范围" asks the age, not the enrolment)."""
+    mentions = lexicon().strict_measures(question)
+    dropped: set[int] = set()
+    for i in range(len(mentions) - 1):
+        a, b = mentions[i], mentions[i + 1]
+        if a.key == b.key:
+            continue
+        between = question[a.end:b.start]
+        if _QUALIFIES_NEXT_RE.match(between):
+            dropped.add(i)
+        elif between.isascii() and _QUALIFIES_PREV_RE.match(between):
+            dropped.add(i + 1)
     seen: list[str] = []
-    for m in lex.strict_measures(question):
-        if m.key not in seen:
+    for i, m in enumerate(mentions):
+        if i not in dropped and m.key not in seen:
             seen.append(m.key)
+    return seen
+
+
+def question_parts(question: str) -> Parts:
+    seen = asked_measures(question)
     wants = max(len(seen), 2 if RESPECTIVE_Q_RE.search(question) else 1)
     quantity = not is_yes_no(question) and (expects_quantity(question) or
                                             bool(seen and _asks_value(question)))
@@ -71,10 +128,18 @@ def _asks_value(question: str) -> bool:
 
 # what kind of value a question asks for, by its words: a quote must give a value of that kind
 # ("至首次SRE的中位时间" asks a time: a sentence giving only a risk reduction in % is no answer)
-ASKED_UNITS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
-    (re.compile(r"多久|多长时间|多长|几个月|几周|几年|几天|时间|how long|how many (?:months|weeks|"
-                r"days|years)|\btime to\b|duration", re.IGNORECASE),
+# a time in the unit the question names ("多少年内" asks years), else any time: first match
+ASKED_TIME: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
+    (re.compile(r"(?:多少|几)个?月|how many months", re.IGNORECASE), frozenset({"month"})),
+    (re.compile(r"(?:多少|几)个?(?:周|星期)|how many weeks", re.IGNORECASE), frozenset({"week"})),
+    (re.compile(r"(?:多少|几)(?:天|日)|how many days", re.IGNORECASE), frozenset({"day"})),
+    (re.compile(r"(?:多少|几)年|how many years", re.IGNORECASE), frozenset({"year"})),
+    (re.compile(r"多久|多长时间|多长|时间|how long|\btime to\b|duration", re.IGNORECASE),
      frozenset({"month", "week", "day", "year"})),
+)
+ASKED_UNITS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
+    # an age is in years ("aged 18-70 years", "16岁以下")
+    (re.compile(r"年龄|\bages?\b|how old", re.IGNORECASE), frozenset({"year", "age_year"})),
     (re.compile(r"多少例|多少人|多少名|多少位|几例|几名|how many (?:patients|participants|people|"
                 r"subjects|children|cases)", re.IGNORECASE), frozenset({"patient"})),
     (re.compile(r"剂量|多少毫克|\bdoses?\b|\bdosed\b|how much .* (?:given|take)",
@@ -125,13 +190,20 @@ def phrase_in(phrase: str, text: str) -> bool:
     if acronyms:
         low = text.lower()
         return any(a.lower() in low for a in acronyms)
-    words = support_units(phrase)
-    return not words or 2 * len(words & support_units(text)) >= len(words)
+    words = {_stem(w) for w in support_units(phrase)}
+    have = {_stem(w) for w in support_units(text)}
+    return not words or 2 * len(words & have) >= len(words)
+
+
+def _stem(word: str) -> str:
+    """"previous" and "previously", "treatments" and "treated": one stem (ASCII words)."""
+    return word[:5] if word.isascii() and len(word) > 5 else word
 
 
 def asked_units(question: str) -> frozenset[str]:
     """The units a value answering ``question`` can have (empty: the question does not say)."""
-    out: frozenset[str] = frozenset()
+    out: frozenset[str] = next((units for pattern, units in ASKED_TIME
+                                if pattern.search(question)), frozenset())
     for pattern, units in ASKED_UNITS:
         if pattern.search(question):
             out |= units
@@ -181,33 +253,54 @@ def decline_reason(*, out_of_scope: bool, model_declined: bool, wrong_language: 
     return "unsupported"
 
 
+def other_study(asked: frozenset[str], named: set[str]) -> bool:
+    """A sentence that names a trial of its own, and not the question's, reports another
+    study: "HH2853的Ⅰ期研究…ORR为28.1%" answers nothing about EZH-202. (Not drugs: a trial
+    record's sentences name the standard drugs the trial is compared with.)"""
+    own = {e for e in named if e.startswith("trial:")}
+    wanted = {e for e in asked if e.startswith("trial:")}
+    return bool(own and wanted and not own & wanted)
+
+
 def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                measure: str | None = None, min_overlap: float = 0.3,
                semantic: dict[tuple[int, int], float] | None = None,
-               min_similarity: float = 0.6
+               min_similarity: float = 0.6, min_similarity_across: float | None = None
                ) -> tuple[PassageView, SourceSentence] | None:
     """The source sentence that states what ``question`` asks (or its ``measure`` part): it
-    names the measure (a number of it, for a quantity question), its context names every
-    subject of the question, and it shares enough of the question's other words."""
+    names the measure (a number of it, for a quantity question), its paragraph names every
+    subject of the question, and it shares enough of the question's other words — or, where
+    no measure and subject bind it, means the same (``min_similarity``; a sentence in the
+    other language, where words cannot be shared: ``min_similarity_across``)."""
+    language = detect_language(question)
+    across = min_similarity if min_similarity_across is None else min_similarity_across
     wanted = {measure} if measure else set(parts.measures)
     units = asked_units(question)
     # no lexicon measure names what is asked: the words that do must be in the quote
     asks_year = bool(YEAR_Q_RE.search(question))
     phrase = "" if wanted or units or asks_year else asked_phrase(question)
     q_units = support_units(without_measures(question))
+    asked_populations = populations_in(question)
+    q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
         title = support_units(view.chunk.title)
         for s in view.sentences:
-            if not parts.entities <= s.context:
+            if not parts.entities <= s.context | s.after:
                 continue
             own = support_units(s.text)
             if len(own - title) < 3:
                 continue  # a heading or label ("Inclusion criteria") states nothing
-            if phrase and not phrase_in(phrase, s.text):
+            if other_study(parts.entities, entities_in(s.text)):
+                continue  # it names its own trial: another study's sentence
+            if population_conflict(asked_populations, populations_in(s.text)):
+                continue  # relapsed patients' figures for a question on treatment-naive ones
+            same_language = view.chunk.language == language
+            if phrase and same_language and not phrase_in(phrase, s.text):
                 continue  # "R0切除率" asked; the sentence gives ORR
             if parts.quantity:
-                claims = [c for c in s.claims if asks_year or not _calendar_year(c)]
+                claims = [c for c in s.claims if (asks_year or not _calendar_year(c)) and
+                          c.quantity.value not in q_numbers]
                 if not claims:
                     continue
                 if wanted and not any(c.measures & wanted for c in claims):
@@ -224,7 +317,8 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             # language; otherwise the words (or, across languages, the meaning) must match
             bound = bool(wanted) and bool(parts.entities)
             need = min_overlap if wanted or parts.entities else 2 * min_overlap
-            if not bound and overlap < need and sim < min_similarity:
+            if not bound and overlap < need and sim < (min_similarity if same_language
+                                                       else across):
                 continue
             score = overlap + sim + 0.01 * (len(views) - view.n)
             if best is None or score > best[0]:

@@ -77,6 +77,7 @@ class Lexicon:
     entities: Table
     arms: frozenset[str] = frozenset()  # entity keys that are study arms
     tumours: frozenset[str] = frozenset()  # entity keys that are tumours / populations
+    populations: Table | None = None  # which patients of a study (treatment-naive, relapsed)
 
     def strict_measures(self, text: str) -> list[Mention]:
         """Measures that bind a number (not the generic 'proportion' / 'risk')."""
@@ -99,4 +100,16 @@ def lexicon() -> Lexicon:
     data = yaml.safe_load(raw)
     return Lexicon(measures=_table(data["measures"]), units=_table(data["units"], glued=True),
                    entities=_table(data["entities"]), arms=frozenset(data.get("arms", [])),
-                   tumours=frozenset(data.get("tumours", [])))
+                   tumours=frozenset(data.get("tumours", [])),
+                   populations=_table(data["populations"]) if data.get("populations") else None)
+
+
+def populations_in(text: str) -> set[str]:
+    """The patient populations ``text`` names ("初治" -> treatment_naive)."""
+    table = lexicon().populations
+    return table.keys_in(text) if table else set()
+
+
+def population_conflict(asked: set[str], stated: set[str]) -> bool:
+    """A sentence about only other patients than those asked about."""
+    return bool(asked and stated and not asked & stated)

@@ -151,6 +151,8 @@ class Answer(BaseModel):
     partial: bool = False  # a part of a multi-part question was not found (said in the text)
     missing: list[str] = Field(default_factory=list)  # measures asked but not found
     quoted: int = 0  # sentences answered by quoting the source verbatim
+    # a yes/no question's decision (yes / no / maybe), only where the reasoning was supported
+    decision: str | None = None
 
 
 class StreamEvent(BaseModel):

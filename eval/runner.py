@@ -97,7 +97,8 @@ class ClinCiteSystem:
                 "cited": cited, "latency_s": latency_s,
                 "citations": [c.model_dump() for c in a.citations],
                 "model_input": a.model_input,
-                "first_token_s": a.timings.get("first_token_s")}
+                "first_token_s": a.timings.get("first_token_s"),
+                "decision": a.decision}
 
 
 def make_similarity(embedder: Any) -> Callable:
@@ -138,6 +139,7 @@ def run_items(system: Any, items: Sequence[GoldItem], doc_langs: Mapping[str, st
                 question = item.question + (PUBMEDQA_SUFFIX if pubmedqa else "")
                 out = system.answer(question)
                 r.answer, r.abstained = out["text"], out["abstained"]
+                r.decision = out.get("decision")  # ClinCite's own; else read from the text
                 r.latency_s = out["latency_s"]
                 r.citations = out["citations"]
                 if item.answerable:
@@ -170,7 +172,7 @@ def _judge(r: ItemResult, item: GoldItem) -> None:
                  "required values out of order" if answer_correct(r.answer, item.must) else
                  "missing a required fact")
     if item.decision:
-        r.decision = None if r.abstained else yes_no_maybe(r.answer)
+        r.decision = None if r.abstained else r.decision or yes_no_maybe(r.answer)
         r.correct = r.decision == item.decision
         r.why = ("declined" if r.abstained else "" if r.correct else
                  "no yes/no/maybe" if r.decision is None else f"said {r.decision}")

@@ -212,3 +212,17 @@ def test_check_answer_unsupported_sentence(unsupported: str, text: str) -> None:
     result = check_answer("The ORR was 10.13% [1]. The ORR was 50% [1].", [TRIAL], "en",
                           unsupported=unsupported)
     assert result.text == text and result.supported == 1
+
+
+@pytest.mark.parametrize("tail, found", [
+    # the paragraph names the study's drug two sentences on
+    ("DCR为42%;基于这项研究,EZH2抑制剂他泽司他经FDA获批。", {"tazemetostat"}),
+    # a sentence naming another trial starts another study: nothing from it on
+    ("另一项HH2853研究中,安罗替尼的ORR为28.1%。他泽司他获批。", set()),
+    # the next paragraph is another topic
+    ("\n安罗替尼获批。", set()),
+])
+def test_entities_after_stop_at_another_study(tail: str, found: set) -> None:
+    from assistant.citations import entities_after
+
+    assert entities_after(tail, {"trial:EZH202"}) == found

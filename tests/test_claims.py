@@ -203,3 +203,30 @@ def test_respectively_binds_within_its_sentence(sentence: str, bound) -> None:
     from assistant.claims import sentence_claims
 
     assert [(c.quantity.value, set(c.measures)) for c in sentence_claims(sentence)] == bound
+
+
+@pytest.mark.parametrize("text", ["The RMS2005 study enrolled 1733 patients.",
+                                  "RMS2005研究共纳入1733名患者。", "ISG-STS 1001 trial"])
+def test_a_trial_id_holds_no_year(text: str) -> None:
+    """"RMS2005" names a trial, not the year 2005 (a year entity would be one more subject the
+    source must name, and the English answer failed to bind)."""
+    from assistant.claims import entities_in
+
+    assert not {e for e in entities_in(text) if e.startswith("year:")}
+
+
+NAIVE_RELAPSED = chunk("他泽司他EZH-202研究中,在初次治疗的ES患者,ORR为25%;DCR为42%;"
+                       "在复发和难治性的患者中,DCR达到16%。", 14, title="上皮样肉瘤与EZH2抑制剂")
+
+
+@pytest.mark.parametrize("draft, question, supported", [
+    # the relapsed patients' DCR is no answer about treatment-naive patients (class 2/5)
+    ("DCR为16%。", "EZH-202研究中初治上皮样肉瘤患者的DCR是多少?", 0),
+    ("初治患者DCR为16%。", "EZH-202研究中上皮样肉瘤患者的DCR是多少?", 0),
+    ("DCR为42%。", "EZH-202研究中初治上皮样肉瘤患者的DCR是多少?", 1),
+    ("复发难治患者DCR为16%。", "EZH-202研究中复发上皮样肉瘤患者的DCR是多少?", 1),
+])
+def test_a_number_of_other_patients_is_not_support(draft: str, question: str,
+                                                    supported: int) -> None:
+    result = check_answer(draft, [NAIVE_RELAPSED], "zh", question=question)
+    assert result.supported == supported

@@ -185,3 +185,117 @@ def test_a_quote_names_what_the_question_asks(question: str, sentence: str,
     lang = "en" if sentence.isascii() else "zh"
     quote = best_quote(question, [one_view(sentence, lang, "trial")], question_parts(question))
     assert (quote is not None) is found
+
+
+@pytest.mark.parametrize("question, measures", [
+    # a measure word that only qualifies the asked one is not asked
+    ("安罗替尼联合特瑞普利单抗试验,入组患者的年龄范围是多少?", ("age",)),
+    ("What is the age range of enrolled patients in the anlotinib trial?", ("age",)),
+    ("What was the median PFS of patients with an objective response?", ("pfs",)),
+    # two asked measures stay two: joined by a conjunction, or two questions
+    ("ALTER-S004研究的ORR和DCR分别是多少?", ("orr", "dcr")),
+    ("SHR-2554治疗晚期上皮样肉瘤,中位PFS是多少?最常见的不良反应是什么?", ("pfs", "adverse")),
+])
+def test_asked_measures_leave_out_qualifiers(question: str, measures: tuple) -> None:
+    from assistant.decide import asked_measures
+
+    assert tuple(asked_measures(question)) == measures
+
+
+@pytest.mark.parametrize("question, units", [
+    ("多少年内患过其他恶性肿瘤的患者不能入组?", {"year"}),
+    ("入组前几周内用过细胞毒治疗会被排除?", {"week"}),
+    ("How many months was the median follow-up?", {"month"}),
+    ("中位响应时间是多久?", {"month", "week", "day", "year"}),
+    ("What age range is eligible for the trial?", {"year", "age_year"}),
+    ("RMS2005中危组有多少例?", {"patient"}),
+])
+def test_asked_units_name_the_unit_of_the_question(question: str, units: set) -> None:
+    from assistant.decide import asked_units
+
+    assert asked_units(question) == units
+
+
+def test_a_quote_is_not_another_trials_sentence() -> None:
+    """Another study's number (failure class 2), in the quote fallback: a paragraph about
+    EZH-202 goes on to HH2853; a sentence naming its own trial answers nothing about EZH-202."""
+    from assistant.decide import best_quote
+
+    text = ("一项名为EZH-202的II期试验评估了他泽司他治疗上皮样肉瘤。在初次治疗的ES患者,ORR为25%。"
+            "另一项纳入32例HH2853的Ⅰ期研究数据表明,其ORR为28.1%。")
+    view = one_view(text, "zh", "上皮样肉瘤", "000.txt")
+    q = "他泽司他EZH-202试验中,上皮样肉瘤患者的ORR是多少?"
+    found = best_quote(q, [view], question_parts(q))
+    assert found is not None and "25%" in found[1].text
+    only_other = one_view("一项名为EZH-202的II期试验评估了他泽司他治疗上皮样肉瘤。"
+                          "另一项纳入32例HH2853的Ⅰ期研究数据表明,其ORR为28.1%。",
+                          "zh", "上皮样肉瘤", "000.txt")
+    assert best_quote(q, [only_other], question_parts(q)) is None
+
+
+def test_a_number_of_the_question_is_no_answer() -> None:
+    """"3年EFS率" in the question: a sentence whose only value of that measure is the 3 of
+    "3年无事件生存率" does not answer it (a must-decline question of the dev split)."""
+    from assistant.decide import best_quote
+
+    text = "RMS2005研究共纳入1733名患者,主要评估指标为3年无事件生存率(EFS)。"
+    q = "RMS2005研究超高危组的3年EFS率是多少?"
+    assert best_quote(q, [one_view(text, "zh", "RMS2005")], question_parts(q)) is None
+
+
+def test_a_subject_named_after_the_fact_in_its_paragraph_binds_a_quote() -> None:
+    """"…患者中位响应时间为41.1周;…他泽司他经FDA获批": the drug is named two sentences on."""
+    from assistant.decide import best_quote
+
+    text = ("EZH-202试验在初次治疗的ES患者,ORR为25%;患者中位响应时间为41.1周;DCR为42%;"
+            "基于这项研究,EZH2抑制剂他泽司他经FDA获批。")
+    q = "他泽司他EZH-202试验中,上皮样肉瘤患者的中位响应时间是多久?"
+    found = best_quote(q, [one_view(text, "zh", "上皮样肉瘤")], question_parts(q))
+    assert found is not None and "41.1周" in found[1].text
+
+
+def test_a_phrase_is_matched_by_its_stems() -> None:
+    from assistant.decide import phrase_in
+
+    assert phrase_in("previous treatments", "Patients who have previously been treated with X.")
+    assert not phrase_in("previous treatments", "Patients aged 18-70 years.")
+
+
+def test_a_quote_is_not_about_other_patients() -> None:
+    from assistant.decide import best_quote
+
+    text = ("他泽司他EZH-202研究中,在初次治疗的ES患者,ORR为25%。"
+            "在复发和难治性的患者中,DCR达到16%。")
+    view = one_view(text, "zh", "上皮样肉瘤与EZH2抑制剂")
+    q = "他泽司他EZH-202研究中,初治上皮样肉瘤患者的DCR是多少?"
+    assert best_quote(q, [view], question_parts(q)) is None
+    relapsed = "他泽司他EZH-202研究中,复发上皮样肉瘤患者的DCR是多少?"
+    found = best_quote(relapsed, [view], question_parts(relapsed))
+    assert found is not None and "16%" in found[1].text
+
+
+@pytest.mark.parametrize("draft, decision", [
+    ("Yes, denosumab lowered the risk [1].", "yes"), ("No. The trial found no benefit.", "no"),
+    ("Maybe; the data are limited.", "maybe"), ("是的，首次SRE风险下降近20%[1]。", "yes"),
+    ("否，未见获益。", "no"), ("The trial found no benefit.", None),  # "no" not its first word
+    ("安罗替尼是多靶点药物。", None),
+])
+def test_draft_decision_reads_only_the_first_words(draft: str, decision: str | None) -> None:
+    from assistant.decide import draft_decision
+
+    assert draft_decision(draft) == decision
+
+
+SRE_YES_NO = "与唑来膦酸相比,地舒单抗是否降低了首次SRE的发生风险?"
+
+
+def test_a_yes_no_decision_is_shown_only_with_supported_reasoning(
+        bot: Assistant, llm: ScriptedChatModel) -> None:
+    llm.enqueue("是的，使用地舒单抗的患者首次SRE的发生风险下降近20%[1]。")
+    answer = bot.ask(SRE_YES_NO)
+    assert not answer.abstained and answer.decision == "yes"
+    assert "20%" in answer.text and answer.text.endswith("结论：是。")
+    # the same decision with a figure the sources do not state: nothing checked, no decision
+    llm.enqueue("是的，使用地舒单抗的患者首次SRE的发生风险下降近45%[1]。")
+    answer = bot.ask(SRE_YES_NO)
+    assert answer.decision is None and "45%" not in answer.text and "结论" not in answer.text
