@@ -125,6 +125,7 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
     # cos(question, sentence) of every evidence sentence, keyed (passage n, sentence start)
     similarities: dict[tuple[int, int], float] = field(default_factory=dict)
+    model_k: int = 0  # the passages the model reads: the first model_k of ``passages``
 
 
 class AnswerChain:
@@ -183,8 +184,11 @@ class AnswerChain:
         extra: list[str] = []
         if self.settings.retrieval.translate_query:
             extra = [self._translate(turn.standalone)]
+        k = self.settings.retrieval.k if turn.k is None else turn.k
+        turn.model_k = k
         passages = self.retriever.retrieve(turn.standalone, turn.filters, extra_queries=extra,
-                                           k=turn.k, timings=turn.timings)
+                                           k=max(k, self.settings.answer.quote_passages),
+                                           timings=turn.timings)
         turn.timings["retrieve_s"] = time.perf_counter() - t0
         return passages
 
@@ -324,7 +328,8 @@ class AnswerChain:
         else:
             yield StreamEvent(kind="status", text="generating")
             t0 = time.perf_counter()
-            turn.model_input = self.passages_text(turn.standalone, turn.passages)
+            turn.model_input = self.passages_text(turn.standalone,
+                                                  turn.passages[:turn.model_k])
             turn.timings["excerpt_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             pieces: list[str] = []

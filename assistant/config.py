@@ -125,6 +125,9 @@ class AnswerSettings(BaseModel):
     # the same for a sentence in the other language than the question's (cross-lingual
     # cosines run lower); tuned on the dev split
     min_quote_similarity_across: float = Field(0.5, ge=0.0, le=1.0)
+    # passages the checker and the quote fallback read: the model reads the first k, the
+    # next ones (retrieved in the same search) may still supply a verbatim quote; 0 = only k
+    quote_passages: int = Field(6, ge=0, le=50)
     condense_prompt: str = "condense_v1"
     # share of a sentence's content words (zh: character bigrams) that must occur in a passage
     min_overlap: float = Field(0.5, ge=0.0, le=1.0)
