@@ -255,6 +255,8 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
             for c in s.claims:
                 if c.quantity.value != q.value or not _units_agree(q.unit, c.quantity.unit):
                     continue
+                if claim.horizon and c.horizon and claim.horizon != c.horizon:
+                    continue  # the 5年EFS率 is not the 3-year EFS
                 if c.quantity.partner and c.quantity.partner not in values:
                     continue  # half a range is not the value: "5% to 10%" is not "10%"
                 if wanted_measures and not (c.measures & wanted_measures):

@@ -128,6 +128,9 @@ class Claim:
     measures: frozenset[str]  # strict measure keys the number is a value of
     entities: frozenset[str]  # arms (drugs, placebo...) and tumours named in the number's clause
     label: str = ""  # for "A与B分别为x与y": the text naming this value's group (A or B)
+    # the time a rate is at ("2年PFS率", "6-month PFS rate": "2year", "6month"); "" for none.
+    # That number is part of the measure, not a claim of its own.
+    horizon: str = ""
 
 
 def clauses(text: str) -> list[tuple[int, int]]:
@@ -164,6 +167,38 @@ def _nearest_measure(measures: list[Mention], q: Quantity, lo: int, hi: int) -> 
     return near_after.key if near_after is not None else None
 
 
+TIME_UNITS = frozenset({"year", "month", "week", "day"})
+
+
+def horizons(text: str, quantities: list[Quantity], measures: list[Mention],
+             lex: Lexicon) -> dict[int, tuple[int, str]]:
+    """Quantities that name a measure's time ("3年EFS率", "6-month PFS rate", "1-year OS"):
+    quantity index -> (start of the measure mention, "3year")."""
+    starts = {m.start for m in measures}
+    out: dict[int, tuple[int, str]] = {}
+    for i, q in enumerate(quantities):
+        pos = q.end
+        while pos < len(text) and text[pos] in " -\u2010\u2011":
+            pos += 1
+        unit = lex.unit_at(text, pos)
+        if unit is None or unit[0] not in TIME_UNITS:
+            continue
+        end = unit[1]
+        while end < len(text) and text[end] in " 的":
+            end += 1
+        if end in starts:
+            out[i] = (end, f"{q.value}{unit[0]}")
+    return out
+
+
+def sentence_horizons(text: str, lex: Lexicon | None = None) -> set[str]:
+    """The measure times a text names ("6个月PFS率是多少?" -> {"6month"})."""
+    lex = lex or lexicon()
+    text = normalise_text(text)
+    found = horizons(text, extract_quantities(text, lex), lex.strict_measures(text), lex)
+    return {h for _, h in found.values()}
+
+
 def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
     """The claims of one sentence. A number's measure is the nearest one before it in its
     clause, else the nearest after it there, else the nearest before it in the sentence; with
@@ -176,9 +211,13 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
     measures = lex.strict_measures(text)
     entities = lex.entities.find(text)
     spans = clauses(text)
+    timed = horizons(text, quantities, measures, lex)
+    at = dict(timed.values())  # measure mention start -> its time
     bound: dict[int, tuple[str | None, str]] = _respective(text, quantities, measures, spans)
     out = []
     for i, q in enumerate(quantities):
+        if i in timed:
+            continue  # "3年" of "3年EFS率" is part of the measure
         lo, hi = _clause_of(spans, q.start)
         keys: frozenset[str] = frozenset()
         respective = bound[i][0] if i in bound else None
@@ -193,7 +232,11 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
         # the arms named in the number's clause ("安慰剂组8%")
         clause_entities = frozenset(m.key for m in entities if lo <= m.start < hi and
                                     (m.key in lex.arms or m.key in lex.tumours))
-        out.append(Claim(q, keys, clause_entities, bound.get(i, (None, ""))[1]))
+        # the time of the nearest mention of its measure before it in the sentence
+        mention = max((m for m in measures if m.key in keys and m.start < q.start),
+                      key=lambda m: m.start, default=None)
+        horizon = at.get(mention.start, "") if mention is not None else ""
+        out.append(Claim(q, keys, clause_entities, bound.get(i, (None, ""))[1], horizon))
     return out
 
 

@@ -20,7 +20,7 @@ from ingest.keywords import support_units
 from ingest.text import detect_language
 
 from .citations import PassageView, SourceSentence, expects_quantity, without_measures
-from .claims import Claim, entities_in, measures_in, numbers_of
+from .claims import Claim, entities_in, measures_in, numbers_of, sentence_horizons
 from .lexicon import lexicon, population_conflict, populations_in
 
 RESPECTIVE_Q_RE = re.compile(r"分别|各(是|为|自)|两组|两种|both|each|respectively|"
@@ -113,8 +113,16 @@ def asked_measures(question: str) -> list[str]:
     return seen
 
 
+# measures that are counts of patients: a question asking a time or an age does not ask them
+# ("多少年内患过其他恶性肿瘤的患者不能入组": 入组 is eligibility there, not the enrolment count)
+COUNT_MEASURES = frozenset({"enrolment"})
+
+
 def question_parts(question: str) -> Parts:
     seen = asked_measures(question)
+    units = asked_units(question)
+    if units and "patient" not in units:
+        seen = [m for m in seen if m not in COUNT_MEASURES]
     wants = max(len(seen), 2 if RESPECTIVE_Q_RE.search(question) else 1)
     quantity = not is_yes_no(question) and (expects_quantity(question) or
                                             bool(seen and _asks_value(question)))
@@ -262,6 +270,9 @@ def other_study(asked: frozenset[str], named: set[str]) -> bool:
     return bool(own and wanted and not own & wanted)
 
 
+UNIT_BOUND_RELIEF = 0.1
+
+
 def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                measure: str | None = None, min_overlap: float = 0.3,
                semantic: dict[tuple[int, int], float] | None = None,
@@ -282,6 +293,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     q_units = support_units(without_measures(question))
     asked_populations = populations_in(question)
     q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
+    q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
         title = support_units(view.chunk.title)
@@ -300,7 +312,8 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                 continue  # "R0切除率" asked; the sentence gives ORR
             if parts.quantity:
                 claims = [c for c in s.claims if (asks_year or not _calendar_year(c)) and
-                          c.quantity.value not in q_numbers]
+                          c.quantity.value not in q_numbers and
+                          (not q_horizons or c.horizon in q_horizons)]
                 if not claims:
                     continue
                 if wanted and not any(c.measures & wanted for c in claims):
@@ -317,8 +330,11 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             # language; otherwise the words (or, across languages, the meaning) must match
             bound = bool(wanted) and bool(parts.entities)
             need = min_overlap if wanted or parts.entities else 2 * min_overlap
-            if not bound and overlap < need and sim < (min_similarity if same_language
-                                                       else across):
+            # a value of the asked kind (a time, a count, a dose) about every named subject
+            # needs a little less meaning
+            floor = (min_similarity if same_language else across) - (
+                UNIT_BOUND_RELIEF if units and parts.entities else 0.0)
+            if not bound and overlap < need and sim < floor:
                 continue
             score = overlap + sim + 0.01 * (len(views) - view.n)
             if best is None or score > best[0]:

@@ -230,3 +230,29 @@ def test_a_number_of_other_patients_is_not_support(draft: str, question: str,
                                                     supported: int) -> None:
     result = check_answer(draft, [NAIVE_RELAPSED], "zh", question=question)
     assert result.supported == supported
+
+
+RMS_EFS = chunk("RMS2005研究共纳入1733名患者,主要评估指标为3年无事件生存率(EFS)。\n"
+                "低风险组(n=80)、极高风险组(n=150)的5年EFS率分别为93.7%、48.8%。", 15,
+                title="RMS2005")
+
+
+@pytest.mark.parametrize("draft, supported", [
+    # the 5-year EFS is not the 3-year EFS (a must-decline question answered on dev)
+    ("The 3-year EFS of the very-high-risk group in RMS2005 was 48.8%.", 0),
+    ("极高风险组的3年EFS率为48.8%。", 0),
+    ("极高风险组的5年EFS率为48.8%。", 1),
+])
+def test_a_rate_at_another_time_is_not_support(draft: str, supported: int) -> None:
+    lang = "en" if draft.isascii() else "zh"
+    assert check_answer(draft, [RMS_EFS], lang).supported == supported
+
+
+@pytest.mark.parametrize("text, horizon", [
+    ("2年PFS率尼罗醋司他组为76%", "2year"), ("The 6-month PFS rate was 29%.", "6month"),
+    ("6个月 PFS 率为29%", "6month"), ("中位PFS为29个月", ""),
+])
+def test_the_time_of_a_rate_is_part_of_its_measure(text: str, horizon: str) -> None:
+    claims = sentence_claims(text)
+    assert [c.horizon for c in claims if c.measures] [-1:] == [horizon]
+    assert all(c.quantity.value not in ("2", "6") for c in claims)  # not a claim of its own

@@ -299,3 +299,21 @@ def test_a_yes_no_decision_is_shown_only_with_supported_reasoning(
     llm.enqueue("是的，使用地舒单抗的患者首次SRE的发生风险下降近45%[1]。")
     answer = bot.ask(SRE_YES_NO)
     assert answer.decision is None and "45%" not in answer.text and "结论" not in answer.text
+
+
+def test_a_time_question_does_not_ask_the_enrolment_count() -> None:
+    parts = question_parts("安罗替尼+特瑞普利单抗试验里,多少年内患过其他恶性肿瘤的患者不能入组?")
+    assert parts.measures == ()
+    assert question_parts("术前SBRT联合PD-1试验计划入组多少人?").measures == ("enrolment",)
+
+
+def test_a_quote_gives_the_rate_at_the_time_asked() -> None:
+    from assistant.decide import best_quote
+
+    text = ("哌柏西利单臂II期研究中,中位PFS为4.2个月。哌柏西利单臂II期研究中,6个月PFS率为29%。")
+    q = "哌柏西利单臂II期研究的6个月PFS率是多少?"
+    found = best_quote(q, [one_view(text, "zh", "CDK4/6抑制剂")], question_parts(q))
+    assert found is not None and "29%" in found[1].text
+    three = "哌柏西利单臂II期研究的1年PFS率是多少?"
+    assert best_quote(three, [one_view(text, "zh", "CDK4/6抑制剂")],
+                      question_parts(three)) is None
