@@ -149,13 +149,16 @@ class AnswerSettings(BaseModel):
 
 
 class StoreSettings(BaseModel):
-    """Where the vectors live: ``chroma`` (embedded, in the data folder), ``chroma-server`` (a
-    Chroma server at ``CLINCITE_CHROMA_HOST``/``_PORT``; setting the host alone also chooses
-    it) or ``memory`` (numpy, in this process only: tests and throwaway indexes). The records
-    and keyword index are SQLite in every case. Backends: ``ingest/vectors.py``
-    ``VECTOR_INDEXES``."""
+    """Where the index lives. ``backend``, the vectors: ``chroma`` (embedded, in the data
+    folder), ``chroma-server`` (a Chroma server at ``CLINCITE_CHROMA_HOST``/``_PORT``; setting
+    the host alone also chooses it) or ``memory`` (numpy, in this process only: tests and
+    throwaway indexes); backends in ``ingest/vectors.py`` ``VECTOR_INDEXES``. ``records``, the
+    document and chunk records with the keyword index: ``sqlite`` (SQLite + FTS5, in the data
+    folder); backends in ``ingest/records.py`` ``RECORD_STORES``. Each is checked against its
+    registry when the index opens (the settings import no stage)."""
 
     backend: str = "chroma"
+    records: str = "sqlite"
 
 
 class ServerSettings(BaseModel):

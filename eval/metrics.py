@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, Protocol
 
 from assistant.citations import Similarity, parse_markers, split_answer, supporting_passages
 from assistant.types import RetrievedChunk
@@ -220,16 +220,134 @@ def citation_counts(answer: str, cited: Mapping[int, RetrievedChunk], language: 
 
 # -- the metric table -------------------------------------------------------------------------
 
+class Outcome(Protocol):
+    """What the metrics read of one question's result (``eval.runner.ItemResult``)."""
+
+    @property
+    def answerable(self) -> bool: ...
+    @property
+    def abstained(self) -> bool: ...
+    @property
+    def correct(self) -> bool | None: ...
+    @property
+    def evidence_ranks(self) -> Sequence[int | None]: ...
+    @property
+    def evidence_read(self) -> bool | None: ...
+    @property
+    def citation_counts(self) -> Mapping[str, int]: ...
+    @property
+    def latency_s(self) -> float | None: ...
+    @property
+    def decision(self) -> str | None: ...
+    @property
+    def decision_gold(self) -> str | None: ...
+
+
+Value = int | float | None
+Outcomes = Sequence[Outcome]
+
+
+# the groups of questions the metrics are taken over (errored items are left out before)
+
+def _ranked(results: Outcomes) -> list[Outcome]:
+    """Answerable questions whose retrieval was scored against evidence."""
+    return [r for r in results if r.answerable and r.evidence_ranks]
+
+
+def _judged(results: Outcomes) -> list[Outcome]:
+    """Answers with a verdict (answerable, with required facts or a decision)."""
+    return [r for r in results if r.correct is not None]
+
+
+def _ran(results: Outcomes, answerable: bool) -> list[Outcome]:
+    """Questions the answer step ran for, answerable or must-decline."""
+    return [r for r in results if r.answerable == answerable and r.latency_s is not None]
+
+
+def _shown(results: Outcomes) -> dict[str, Value]:
+    ran = _ran(results, True) + _ran(results, False)
+    return shown_scores([Shown(r.answerable, r.abstained, r.correct) for r in ran])
+
+
+def _read(results: Outcomes) -> list[bool]:
+    return [r.evidence_read for r in _ran(results, True) if r.evidence_read is not None]
+
+
+def _citations(results: Outcomes) -> dict[str, int]:
+    counts = {"sentences": 0, "supported": 0, "citations": 0, "precise": 0}
+    for r in results:
+        for key in counts:
+            counts[key] += r.citation_counts.get(key, 0)
+    return counts
+
+
+def _decisions(results: Outcomes) -> dict[str, int | float | str | None]:
+    decided = [r for r in _ran(results, True) + _ran(results, False) if r.decision_gold]
+    return decision_scores([r.decision_gold or "" for r in decided],
+                           [r.decision for r in decided], [r.abstained for r in decided])
+
+
+def _latency(q: float) -> Callable[[Outcomes], Value]:
+    def value(results: Outcomes) -> Value:
+        seconds = [r.latency_s for r in results if r.latency_s is not None]
+        return percentile(seconds, q) if seconds else None
+    return value
+
+
+def _recall(k: int) -> Callable[[Outcomes], Value]:
+    return lambda results: mean([recall_at(r.evidence_ranks, k) for r in _ranked(results)])
+
+
+def _refusals(answerable: bool) -> Callable[[Outcomes], Value]:
+    def value(results: Outcomes) -> Value:
+        ran = _ran(results, answerable)
+        return safe_ratio(sum(r.abstained for r in ran), len(ran))
+    return value
+
+
+def _decision(key: str) -> Callable[[Outcomes], Value]:
+    def value(results: Outcomes) -> Value:
+        figure = _decisions(results)[key]
+        return None if isinstance(figure, str) else figure  # a label is not a metric
+    return value
+
+
+def section_counts(results: Outcomes, decisions: bool) -> dict[str, dict[str, Any]]:
+    """The counts metrics.json gives beside the metrics of each section (how many questions
+    each was taken over, and the like), by section; ``decision`` only with ``decisions``
+    (PubMedQA). Not metrics: no threshold or report row reads them by bare name."""
+    read = _read(results)
+    shown = _shown(results)
+    sections: dict[str, dict[str, Any]] = {
+        "retrieval": {"n": len(_ranked(results))},
+        "answer": {"n": len(_judged(results)), "answered": shown["answered"],
+                   "correct_answered": shown["correct_answered"], "evidence_read_n": len(read)},
+        "citation": _citations(results),
+        "abstention": {"correct_refusals": sum(r.abstained for r in _ran(results, False)),
+                       "unanswerable": len(_ran(results, False)),
+                       "false_refusals": sum(r.abstained for r in _ran(results, True)),
+                       "answerable": len(_ran(results, True))},
+        "latency": {},
+    }
+    if decisions:
+        d = _decisions(results)
+        sections["decision"] = {"n": d["n"], "majority_label": d["majority_label"],
+                                "abstained": d["abstained"]}
+    return sections
+
+
 @dataclass(frozen=True)
 class Metric:
     """One reported metric. ``name`` is its key in metrics.json (under ``section``, for every
     group: all, per language, cross-lingual) and the name ``--fail-under`` / ``--fail-over``
-    take; ``label`` and ``definition`` are what the report prints."""
+    take; ``label`` and ``definition`` are what the report prints; ``value`` computes it from
+    one group's results (errored items left out), and is the only place it is computed."""
 
     name: str
     section: str
     label: str
     definition: str
+    value: Callable[[Outcomes], Value]
     better: Literal["higher", "lower"] = "higher"
     share: bool = True  # a value in [0, 1] (charted); False for counts and seconds
 
@@ -237,45 +355,56 @@ class Metric:
 METRICS: tuple[Metric, ...] = (
     Metric("recall@1", "retrieval", "Retrieval recall@1",
            "share of an answerable question's evidence quotes held by the first retrieved "
-           "passage, averaged over answerable questions"),
-    Metric("recall@5", "retrieval", "Retrieval recall@5", "as recall@1, first 5 passages"),
-    Metric("recall@10", "retrieval", "Retrieval recall@10", "as recall@1, first 10 passages"),
+           "passage, averaged over answerable questions", _recall(1)),
+    Metric("recall@5", "retrieval", "Retrieval recall@5", "as recall@1, first 5 passages",
+           _recall(5)),
+    Metric("recall@10", "retrieval", "Retrieval recall@10", "as recall@1, first 10 passages",
+           _recall(10)),
     Metric("mrr", "retrieval", "Retrieval MRR",
-           "1 / rank of the first passage holding an evidence quote (0 if none), averaged"),
+           "1 / rank of the first passage holding an evidence quote (0 if none), averaged",
+           lambda rs: mean([reciprocal_rank(r.evidence_ranks) for r in _ranked(rs)])),
     Metric("correctness", "answer", "Answer correctness",
            "answerable questions whose answer holds every required fact, in the required "
-           "order where the gold gives one, / answerable questions (declined = not correct)"),
+           "order where the gold gives one, / answerable questions (declined = not correct)",
+           lambda rs: mean([1.0 if r.correct else 0.0 for r in _judged(rs)])),
     Metric("precision_answered", "answer", "Precision of answers shown",
            "correct answers / answers shown (not declined); an answer shown to a "
-           "must-decline question is wrong"),
+           "must-decline question is wrong", lambda rs: _shown(rs)["precision_answered"]),
     Metric("wrong_shown", "answer", "Wrong answers shown (count)",
            "answers shown (not declined) that are not correct, must-decline questions "
-           "included", better="lower", share=False),
+           "included", lambda rs: _shown(rs)["wrong_shown"], better="lower", share=False),
     Metric("wrong_shown_rate", "answer", "Wrong answers shown / answerable",
-           "wrong_shown / answerable questions", better="lower"),
+           "wrong_shown / answerable questions", lambda rs: _shown(rs)["wrong_shown_rate"],
+           better="lower"),
     Metric("evidence_read", "answer", "Evidence read by the model",
            "answerable questions whose evidence quotes were all in the passages the model "
            "was given (whitespace-insensitive, NFKC) / answerable questions; – when the "
-           "system does not report its model input"),
+           "system does not report its model input",
+           lambda rs: mean([1.0 if x else 0.0 for x in _read(rs)])),
     Metric("decision_accuracy", "decision", "Decision accuracy (yes/no/maybe)",
            "answers whose first yes/no/maybe is the gold decision / questions with one "
-           "(declined or undecided = wrong)"),
+           "(declined or undecided = wrong)", _decision("decision_accuracy")),
     Metric("majority_class", "decision", "Majority-class accuracy",
-           "share of the most common gold decision: what always giving it would score"),
+           "share of the most common gold decision: what always giving it would score",
+           _decision("majority_class")),
     Metric("undecided", "decision", "Undecided answers (count)",
-           "answers shown without a yes/no/maybe", better="lower", share=False),
+           "answers shown without a yes/no/maybe", _decision("undecided"), better="lower",
+           share=False),
     Metric("precision", "citation", "Citation precision",
            "citations whose passage supports their sentence (alone or with the sentence's "
-           "other citations) / citations"),
+           "other citations) / citations",
+           lambda rs: safe_ratio(_citations(rs)["precise"], _citations(rs)["citations"])),
     Metric("recall", "citation", "Citation recall",
-           "answer sentences supported by their cited passages / answer sentences"),
+           "answer sentences supported by their cited passages / answer sentences",
+           lambda rs: safe_ratio(_citations(rs)["supported"], _citations(rs)["sentences"])),
     Metric("refusal_rate_unanswerable", "abstention", "Declined, must-decline",
-           "must-decline questions declined / must-decline questions"),
+           "must-decline questions declined / must-decline questions", _refusals(False)),
     Metric("false_refusal_rate", "abstention", "Declined, answerable (false refusals)",
-           "answerable questions declined / answerable questions", better="lower"),
+           "answerable questions declined / answerable questions", _refusals(True),
+           better="lower"),
     Metric("p50_s", "latency", "Latency p50 (s)", "median answer time, seconds",
-           better="lower", share=False),
+           _latency(50), better="lower", share=False),
     Metric("p95_s", "latency", "Latency p95 (s)", "95th percentile answer time, seconds",
-           better="lower", share=False),
+           _latency(95), better="lower", share=False),
 )
 METRIC_BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}

@@ -27,19 +27,13 @@ from assistant.types import RetrievedChunk
 from .dataset import EvalError, GoldItem, load_gold, load_pubmedqa
 from .metrics import (
     METRIC_BY_NAME,
-    Shown,
+    METRICS,
     answer_correct,
     chunk_is_relevant,
     citation_counts,
-    decision_scores,
     evidence_ranks,
     evidence_read,
-    mean,
-    percentile,
-    recall_at,
-    reciprocal_rank,
-    safe_ratio,
-    shown_scores,
+    section_counts,
     yes_no_maybe,
 )
 
@@ -197,53 +191,14 @@ def _ranks(item: GoldItem, retrieved: Sequence[RetrievedChunk], system: Any) -> 
 # -- aggregation ------------------------------------------------------------------------------
 
 def aggregate(results: Sequence[ItemResult]) -> dict[str, Any]:
-    """Metrics for one group of results (see README for the keys)."""
+    """Metrics for one group of results (see README for the keys): each metric of ``METRICS``
+    (eval/metrics.py) under its section, beside the section's counts."""
     scored = [r for r in results if not r.error]
-    with_ranks = [r for r in scored if r.answerable and r.evidence_ranks]
-    answered = [r for r in scored if r.correct is not None]
-    answerable = [r for r in scored if r.answerable and r.latency_s is not None]
-    unanswerable = [r for r in scored if not r.answerable and r.latency_s is not None]
-    counts = {"sentences": 0, "supported": 0, "citations": 0, "precise": 0}
-    for r in scored:
-        for key in counts:
-            counts[key] += r.citation_counts.get(key, 0)
-    latencies = [r.latency_s for r in scored if r.latency_s is not None]
-    correct_refusals = sum(r.abstained for r in unanswerable)
-    false_refusals = sum(r.abstained for r in answerable)
-    ran = answerable + unanswerable  # the answer step ran
-    shown = shown_scores([Shown(r.answerable, r.abstained, r.correct) for r in ran])
-    read = [r.evidence_read for r in answerable if r.evidence_read is not None]
-    out: dict[str, Any] = {
-        "n": len(results),
-        "errors": sum(1 for r in results if r.error),
-        "retrieval": {
-            "n": len(with_ranks),
-            "recall@1": mean([recall_at(r.evidence_ranks, 1) for r in with_ranks]),
-            "recall@5": mean([recall_at(r.evidence_ranks, 5) for r in with_ranks]),
-            "recall@10": mean([recall_at(r.evidence_ranks, 10) for r in with_ranks]),
-            "mrr": mean([reciprocal_rank(r.evidence_ranks) for r in with_ranks]),
-        },
-        "answer": {"n": len(answered),
-                   "correctness": mean([1.0 if r.correct else 0.0 for r in answered]),
-                   **shown,
-                   "evidence_read": mean([1.0 if x else 0.0 for x in read]),
-                   "evidence_read_n": len(read)},
-        "citation": {"precision": safe_ratio(counts["precise"], counts["citations"]),
-                     "recall": safe_ratio(counts["supported"], counts["sentences"]), **counts},
-        "abstention": {"correct_refusals": correct_refusals, "unanswerable": len(unanswerable),
-                       "false_refusals": false_refusals, "answerable": len(answerable),
-                       "refusal_rate_unanswerable": safe_ratio(correct_refusals,
-                                                               len(unanswerable)),
-                       "false_refusal_rate": safe_ratio(false_refusals, len(answerable))},
-        "latency": {"p50_s": percentile(latencies, 50) if latencies else None,
-                "p95_s": percentile(latencies, 95) if latencies else None},
-    }
-    if any(r.decision_gold for r in results):  # PubMedQA
-        decided = [r for r in ran if r.decision_gold]
-        out["decision"] = decision_scores([r.decision_gold or "" for r in decided],
-                                          [r.decision for r in decided],
-                                          [r.abstained for r in decided])
-    return out
+    sections = section_counts(scored, decisions=any(r.decision_gold for r in results))
+    for metric in METRICS:
+        if metric.section in sections:  # decision: PubMedQA only
+            sections[metric.section][metric.name] = metric.value(scored)
+    return {"n": len(results), "errors": sum(1 for r in results if r.error), **sections}
 
 
 def metrics_for(results: Sequence[ItemResult]) -> dict[str, Any]:

@@ -3,8 +3,8 @@ in-memory one (numpy cosine), chosen by ``CLINCITE_STORE__BACKEND``.
 
 The index only keeps vectors the project computed (it never embeds) with three metadata fields
 for filtering (``doc_id``, ``language``, ``kind``). Records, texts and the keyword index are
-SQLite's (``ingest/store.py``), which is the source of truth: a vector without a row is never
-shown.
+the record store's (``ingest/records.py``), which is the source of truth: a vector without a
+record is never shown (``ingest/store.py`` keeps the two consistent).
 
 >>> import numpy as np
 >>> index = MemoryIndex()

@@ -27,6 +27,8 @@ from assistant.errors import BadQuestionError, ConfigError
                                    "than or equal to 1"),
     ("CLINCITE_STORE__BACKEND", "qdrant", "error: CLINCITE_STORE__BACKEND='qdrant' is not a "
                                           "vector store"),
+    ("CLINCITE_STORE__RECORDS", "postgres", "error: CLINCITE_STORE__RECORDS='postgres' is not a "
+                                            "record store: use sqlite"),
     ("CLINCITE_LLM__MODEL", "gpt", "error: CLINCITE_LLM__MODEL='gpt' is not a known model"),
 ])
 def test_config_mistake_is_one_line_naming_the_variable(

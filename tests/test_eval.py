@@ -257,6 +257,34 @@ def test_items_are_judged_with_order_and_what_the_model_read(settings) -> None:
         (3, 0.25, 1 / 3)
 
 
+def test_aggregate_files_every_metric_of_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A metric is computed in one place, its ``Metric.value``: aggregate files each value of
+    the table under its section, a new entry included, and computes none of its own."""
+    import eval.runner as runner
+    from eval.metrics import Metric
+
+    results = [ItemResult(id=str(i), system="clincite", question="q", lang="en",
+                          decision_gold=g, decision=d, correct=d == g, latency_s=float(i + 1),
+                          evidence_ranks=[i + 1], citation_counts={"sentences": 2,
+                                                                   "supported": i % 2,
+                                                                   "citations": 1, "precise": 1})
+               for i, (g, d) in enumerate([("yes", "yes"), ("no", "yes"), ("no", None)])]
+    metrics = aggregate(results)
+    filed = {m.name: metrics[m.section][m.name] for m in METRICS}
+    assert filed == pytest.approx({
+        "recall@1": 1 / 3, "recall@5": 1.0, "recall@10": 1.0, "mrr": (1 + 1 / 2 + 1 / 3) / 3,
+        "correctness": 1 / 3, "precision_answered": 1 / 3, "wrong_shown": 2,
+        "wrong_shown_rate": 2 / 3, "evidence_read": None, "decision_accuracy": 1 / 3,
+        "majority_class": 2 / 3, "undecided": 1, "precision": 1.0, "recall": 1 / 6,
+        "refusal_rate_unanswerable": None, "false_refusal_rate": 0.0, "p50_s": 2.0,
+        "p95_s": 2.9})
+    extra = Metric("two", "answer", "Two", "always 2", lambda outcomes: 2, share=False)
+    monkeypatch.setattr(runner, "METRICS", (*METRICS, extra))
+    assert aggregate(results)["answer"]["two"] == 2
+    monkeypatch.setattr(runner, "METRICS", ())
+    assert aggregate(results)["retrieval"] == {"n": 3}  # the counts only: no value of its own
+
+
 def test_one_metric_table_for_report_and_thresholds() -> None:
     names = [m.name for m in METRICS]
     assert len(names) == len(set(names))

@@ -25,13 +25,13 @@ def make_store(settings: Settings) -> tuple[HashingEmbedder, IndexStore]:
 def consistent(store: IndexStore) -> int:
     """Vector ids, chunk rows and keyword rows are the same set; returns the chunk count."""
     vector_ids = store.vectors.ids()
-    row_ids = [r[0] for r in store.db.execute("SELECT chunk_id FROM chunks")]
-    fts = store.db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
+    row_ids = [r[0] for r in store.records.db.execute("SELECT chunk_id FROM chunks")]
+    fts = store.records.db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
     assert len(row_ids) == len(set(row_ids)), "duplicate chunk rows"
     assert vector_ids == set(row_ids)
     assert fts == len(row_ids)
-    per_doc = dict(store.db.execute("SELECT doc_id, n_chunks FROM documents"))
-    counted = dict(store.db.execute("SELECT doc_id, COUNT(*) FROM chunks GROUP BY doc_id"))
+    per_doc = dict(store.records.db.execute("SELECT doc_id, n_chunks FROM documents"))
+    counted = dict(store.records.db.execute("SELECT doc_id, COUNT(*) FROM chunks GROUP BY doc_id"))
     assert per_doc == counted
     return len(row_ids)
 
@@ -125,7 +125,7 @@ def test_reconcile_removes_orphans(settings: Settings, corpus: Path) -> None:
     assert all(h.chunk_id != "orphan-1" for h in
                store.dense_search(embedder.embed_query("sarcoma"), 50))
     # a document whose vectors went missing is re-ingested from scratch
-    victim = store.db.execute("SELECT chunk_id, doc_id FROM chunks LIMIT 1").fetchone()
+    victim = store.records.db.execute("SELECT chunk_id, doc_id FROM chunks LIMIT 1").fetchone()
     store.vectors.delete([victim[0]])
     repaired = store.reconcile()
     assert repaired == {"orphan_vectors": 1, "incomplete_documents": 1}

@@ -116,7 +116,7 @@ def test_every_chunk_starts_on_the_page_pypdf_reads_it_from(settings: Settings,
     bot.ingest([path])
     page_text = {n: " ".join(p.extract_text().split())
                  for n, p in enumerate(PdfReader(str(path)).pages, 1)}
-    ids = [r[0] for r in bot.store.db.execute("SELECT chunk_id FROM chunks ORDER BY start")]
+    ids = [r[0] for r in bot.store.records.db.execute("SELECT chunk_id FROM chunks ORDER BY start")]
     chunks = bot.store.get_chunks(ids)
     assert len(chunks) > 4 and {c.page for c in chunks} >= {1, 3, 6}
     assert any(c.page_breaks for c in chunks)
@@ -196,9 +196,9 @@ def test_clean_text_says_which_input_line_each_output_line_is(lines: list[str],
 
 def test_old_store_schema_gets_the_column_once(settings: Settings) -> None:
     store = IndexStore(settings, "fake-hashing-256")
-    store.db.execute("ALTER TABLE documents DROP COLUMN page_starts")
+    store.records.db.execute("ALTER TABLE documents DROP COLUMN page_starts")
     store.close()
     again = IndexStore(settings, "fake-hashing-256")
     IndexStore(settings, "fake-hashing-256")  # a second opener finds it there
-    columns = [r[1] for r in again.db.execute("PRAGMA table_info(documents)")]
+    columns = [r[1] for r in again.records.db.execute("PRAGMA table_info(documents)")]
     assert columns.count("page_starts") == 1
