@@ -321,6 +321,8 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                 if units and not any(c.quantity.unit in units or (
                         c.quantity.unit is None and "patient" in units) for c in claims):
                     continue  # asked a time, a count or a dose: a value of that kind
+                if not wanted and all(c.measures for c in claims):
+                    continue  # no measure asked; every value here is of a named one (5年OS率)
             elif wanted and not measures_in(s.text) & wanted:
                 continue
             ctx_units = own | title
