@@ -59,6 +59,21 @@ def test_numbers_glued_to_units_are_numbers(text: str, expected: list) -> None:
     assert [(q.value, q.unit) for q in extract_quantities(text)] == expected
 
 
+@pytest.mark.parametrize("text, value, unit", [
+    # the unit after a closing parenthesis is the number's: "12(95% CI ...)个月" is 12 months
+    ("中位OS为12(95% CI 8.7-15.4)个月", "12", "month"),
+    ("(n=28)中位OS为12(95% CI 8.7-15.4)个月", "12", "month"),  # an earlier ( ) is not its
+    ("中位OS为12((95% CI))个月", "12", "month"),  # nested: the outer ) closes it
+    ("中位OS为12(95% CI 8.7-15.4个月", "12", None),  # never closed
+    # the closing parenthesis is looked for within 80 characters of the opening one
+    ("12(" + "X" * 78 + ")个月", "12", "month"),
+    ("12(" + "X" * 79 + ")个月", "12", None),
+])
+def test_unit_after_a_parenthesis(text: str, value: str, unit: str | None) -> None:
+    quantities = {q.value: q for q in extract_quantities(text)}
+    assert quantities[value].unit == unit
+
+
 def test_canonical_numbers() -> None:
     assert [canonical(x) for x in ["1,733", "5.60", "007", "0.001", "28.570"]] == [
         "1733", "5.6", "7", "0.001", "28.57"]
@@ -72,10 +87,17 @@ def test_canonical_numbers() -> None:
     ("The ORR and DCR were 27.3% and 76.4%, respectively.", "76.4", "dcr"),
     ("with an ORR of 10.13% and a median PFS of 5.63 months", "5.63", "pfs"),
     ("expected survival over 3 months", "3", "life_expectancy"),
+    # the measure before it wins over one later in the clause, even at the clause's start
+    ("ORR was 28.57% and DCR was 100%", "28.57", "orr"),
+    ("疾病控制率100%与ORR 28.57%", "100", "dcr"),  # ... and right before the number
+    # the measure right after the number and its unit, one character apart, wins
+    ("10例入组患者中6例 PR,3例 SD", "6", "pr"),
+    ("10例入组患者中6例达PR", "6", "pr"),
 ])
 def test_each_number_binds_to_its_measure(sentence: str, value: str, measure: str) -> None:
     claims = {c.quantity.value: c for c in sentence_claims(sentence)}
     assert measure in claims[value].measures
+
 
 
 # (failure class, draft, passages, question, supported?)
@@ -121,6 +143,21 @@ CASES = [
     ("half range", "The effective rate of immunotherapy is about 10%.", [RANGE], "", False),
     ("whole range", "The effective rate of immunotherapy is about 5% to 10%.", [RANGE], "", True),
     ("wrong unit", "安罗替尼推荐剂量为每日12g。", [DOSE], "", False),
+    # 2e. the question's arm holds when the answer's clause names none
+    ("question's other arm", "ORR为41%。", [NIRO], "安慰剂组的ORR是多少?", False),
+    ("question's arm", "ORR为41%。", [NIRO], "尼罗醋司他组的ORR是多少?", True),
+    # the same value twice in one source sentence: the first is of something else, the second
+    # states the answer's (a source sentence is read to its end)
+    ("second of two, range", "The DCR was 10%.",
+     [chunk("The ORR ranged from 5% to 10%, and the DCR was 10%.", 14, language="en")], "",
+     True),
+    ("second of two, measure", "DCR为30%。", [chunk("该研究中ORR为30%,DCR为30%。", 15)], "", True),
+    ("second of two, arm", "安慰剂组的ORR为8%。", [chunk("ORR在尼罗醋司他组为8%,安慰剂组亦为8%。", 16)],
+     "", True),
+    ("second of two, phrase", "The R0 resection rate was 60%.",
+     [chunk("The ORR was 60%, and the R0 resection rate was 60%.", 17, language="en")], "", True),
+    ("second of two, group", "不伴有SREs组的3年生存率为40%。",
+     [chunk("伴有SREs与不伴有SREs组的3年生存率分别为40%与40%。", 18)], "", True),
 ]
 
 
@@ -177,6 +214,7 @@ def test_a_sentence_whose_only_number_is_the_question_s_is_not_an_answer() -> No
     ("不伴有骨转移", ["不伴有骨折", "不伴有骨转移"], 1),
     # words both labels share tell nothing; nor does a context that is empty or a single label
     ("chemotherapy", ["anlotinib plus chemotherapy", "chemotherapy alone"], None),
+    ("anlotinib or placebo", ["anlotinib arm", "placebo arm"], None),  # names both: a tie
     ("no fracture", ["no fracture", "no fracture at all"], None),
     ("", ["with fracture", "without fracture"], None),
     ("Ewing", ["Ewing sarcoma"], None),
@@ -194,6 +232,8 @@ def test_pick_label(context: str, labels: list[str], picked: int | None) -> None
      [("154", {"enrolment"}), ("28.57", {"orr"}), ("100", {"dcr"})]),
     ("The ORR and DCR were 28.57% and 100%, respectively.",
      [("28.57", {"orr"}), ("100", {"dcr"})]),
+    # the first name at the very start of the sentence is one of the names
+    ("ORR and DCR were 30% and 90%, respectively.", [("30", {"orr"}), ("90", {"dcr"})]),
     ("ORR为28.57%，ORR与DCR分别为30%与90%。",
      [("28.57", {"orr"}), ("30", {"orr"}), ("90", {"dcr"})]),
     ("In 2019, 154 patients; the ORR and DCR were 30% and 90%, respectively.",
@@ -203,3 +243,15 @@ def test_respectively_binds_within_its_sentence(sentence: str, bound) -> None:
     from assistant.claims import sentence_claims
 
     assert [(c.quantity.value, set(c.measures)) for c in sentence_claims(sentence)] == bound
+
+
+@pytest.mark.parametrize("text, value, phrase", [
+    # the words before the value in its clause, without the filler ("约为", "was")
+    ("ALTER-S004研究中,转化治疗后的R0切除率约为28.57%", "28.57", "转化治疗后的R0切除率"),
+    ("R0 resection rate was 60%", "60", "R0 resection rate"),
+    ("In 2019, the R0 resection rate reached 60%", "60", "the R0 resection rate"),  # its clause
+])
+def test_value_phrase(text: str, value: str, phrase: str) -> None:
+    from assistant.claims import value_phrase
+
+    assert value_phrase(text, text.rindex(value)).strip() == phrase
