@@ -31,6 +31,8 @@ TRIAL = chunk("Inclusion criteria\nMale or female patients aged 18-70 years, ECO
 DOSE = chunk("安罗替尼推荐剂量为每日12mg,连续口服2周,停药1周。", 5)
 RANGE = chunk("The effective rate of immunotherapy for osteosarcoma is about 5% to 10% after "
               "single agent treatment.", 8, language="en")
+RUBI_VERB = chunk("2023年ASCO会议上研究人员发布了鲁比卡丁联合多柔比星的疗效数据,10例入组患者中6例获得PR,3例SD,"
+                  "1例PD。", 19)
 RUBI_EN = chunk("In the dose-escalation phase, 6 of 10 patients had a partial response and 3 had "
                 "stable disease.", 10, language="en")
 EZH = chunk("他泽司他EZH-202研究中,初次治疗的上皮样肉瘤患者ORR为25%。\n"
@@ -93,6 +95,10 @@ def test_canonical_numbers() -> None:
     # the measure right after the number and its unit, one character apart, wins
     ("10例入组患者中6例 PR,3例 SD", "6", "pr"),
     ("10例入组患者中6例达PR", "6", "pr"),
+    # ... or a verb apart: six patients achieved a PR, not six were enrolled
+    ("10例入组患者中6例获得PR,3例SD", "6", "pr"),
+    ("10例入组患者中6例达到PR", "6", "pr"),
+    ("10例入组患者中3例出现SD", "3", "sd"),
 ])
 def test_each_number_binds_to_its_measure(sentence: str, value: str, measure: str) -> None:
     claims = {c.quantity.value: c for c in sentence_claims(sentence)}
@@ -120,6 +126,9 @@ CASES = [
     ("unnamed measure", "安罗替尼联合化疗转化治疗后的R0切除率约为28.57%。", [ALTER], "", False),
     ("unnamed measure, en", "The R0 resection rate was 6 of 10 patients.", [RUBI_EN], "", False),
     ("named as the source", "剂量爬坡阶段10例入组患者中6例PR。", [RUBI], "", True),
+    # "6例获得PR" counts responders: it is no enrolment of 6
+    ("responders as enrolment", "该研究入组6例患者。", [RUBI_VERB], "", False),
+    ("responders", "6例患者获得PR。", [RUBI_VERB], "", True),
     # 2c. the question's drug holds even when the answer does not repeat it
     ("question's drug", "初治上皮样肉瘤患者的ORR为28.1%。", [HH2853], "他泽司他治疗初治上皮样肉瘤的ORR是多少?",
      False),
