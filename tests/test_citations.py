@@ -6,6 +6,7 @@ import pytest
 
 from assistant.citations import (
     REFUSAL,
+    Binding,
     PassageView,
     check_answer,
     extract_numbers,
@@ -13,10 +14,13 @@ from assistant.citations import (
     neutralise_injections,
     parse_markers,
     question_relevance,
+    rival_wins,
     split_answer,
     supporting_passages,
 )
+from assistant.claims import sentence_claims
 from assistant.types import RetrievedChunk
+from ingest.keywords import support_units
 
 
 def chunk(text: str, n: int = 0, language: str = "zh", start: int = 1000) -> RetrievedChunk:
@@ -131,6 +135,21 @@ def test_refusal_drafts_abstain(draft: str) -> None:
     assert is_refusal(draft)
     result = check_answer(draft, [ALTER], "en")
     assert result.refused and result.citations == []
+
+
+@pytest.mark.parametrize("draft, refusal", [
+    # each phrasing a model uses to decline, in either language and any case
+    ("THE PASSAGES DO NOT ANSWER THIS QUESTION.", True),
+    ("文献中未找到该问题的答案。", True),
+    ("The passages do not contain the answer.", True),
+    ("根据现有资料无法回答。", True),
+    ("文献中没有提到该药物的剂量。", True),
+    ("该研究未提及。", True),
+    ("The ORR was 28.57% [1].", False),
+    ("ORR为28.57%[1]。", False),
+])
+def test_is_refusal(draft: str, refusal: bool) -> None:
+    assert is_refusal(draft) is refusal
 
 
 def test_injected_instruction_is_never_evidence() -> None:
@@ -348,3 +367,36 @@ def test_units_agree(a: str | None, b: str | None, agree: bool) -> None:
     from assistant.citations import _units_agree
 
     assert _units_agree(a, b) is agree
+
+
+# One passage, three paragraphs: the answer's value (21.7 months, with another arm's 8.3), another
+# drug's PFS in days, and another study of the same drug (6.9 months).
+RIVALS = chunk("ALTER-S004研究中安罗替尼联合化疗的中位PFS达21.7个月,对照组中位PFS为8.3个月。\n"
+               "鲁比卡丁联合多柔比星的中位PFS为322天,中位OS为12个月。\n"
+               "2023年ASCO会议上安罗替尼联合蒽环类药物治疗晚期软组织肉瘤的中位PFS约6.9个月。", 12, start=0)
+ASCO_WORDS = "2023年ASCO会议上安罗替尼联合蒽环类药物治疗晚期软组织肉瘤"
+
+
+@pytest.mark.parametrize("question, subjects, sims, rival", [
+    # the question's words match another study's PFS sentence clearly better: a rival wins
+    (ASCO_WORDS, {"anlotinib"}, {}, True),
+    ("ALTER-S004研究中安罗替尼联合化疗", {"anlotinib"}, {}, False),
+    # another drug's PFS in days, its OS in months: neither is the answer's measure in its unit
+    ("鲁比卡丁联合多柔比星", set(), {}, False),
+    # no words to compare: no rival, whatever the similarities
+    ("", set(), {3: 0.9}, False),
+    # the cosine to the question counts on both sides, and must beat the margin (0.25)
+    ("安罗替尼", {"anlotinib"}, {3: 0.5}, True),
+    (ASCO_WORDS, {"anlotinib"}, {1: 1.0}, False),
+    ("安罗替尼", {"anlotinib"}, {3: 0.25}, False),  # exactly the margin better: not clearly
+    ("安罗替尼", {"anlotinib"}, {}, False),  # as good: no rival
+])
+def test_rival_wins(question: str, subjects: set[str], sims: dict[int, float],
+                    rival: bool) -> None:
+    view = PassageView.of(1, RIVALS)
+    (claim,) = sentence_claims("中位PFS达21.7个月。")
+    starts = [s.start for s in view.sentences]  # sims are keyed by paragraph 1, 2, 3 here
+    found = [Binding(view, view.sentences[0])]
+    assert rival_wins(found, claim, {"pfs"}, subjects, frozenset({"21.7"}), [view],
+                      support_units(question), {(1, starts[i - 1]): v for i, v in sims.items()}
+                      ) is rival

@@ -56,6 +56,9 @@ NIRO = chunk("ORR患者在尼罗醋司他组为41%,显着高于安慰剂组8%(P<
     ("5% to 10%", [("5", "percent"), ("10", "percent")]),
     ("P<0.001", [("0.001", None)]),
     ("IDH1 PD-1 ALTER-S004 3D", []),
+    ("3D打印假体术后12个月", [("12", "month")]),  # a name before it does not end the search
+    ("八成以上", [("80", "percent")]),
+    ("一半的患者", [("50", "percent")]),
 ])
 def test_numbers_glued_to_units_are_numbers(text: str, expected: list) -> None:
     assert [(q.value, q.unit) for q in extract_quantities(text)] == expected
@@ -74,6 +77,38 @@ def test_numbers_glued_to_units_are_numbers(text: str, expected: list) -> None:
 def test_unit_after_a_parenthesis(text: str, value: str, unit: str | None) -> None:
     quantities = {q.value: q for q in extract_quantities(text)}
     assert quantities[value].unit == unit
+
+
+@pytest.mark.parametrize("text, written", [
+    # a quantity's offsets are where it is written, in the order written
+    ("28例患者中一半获得缓解", ["28", "一半"]),
+    ("八成以上的患者在12个月内", ["八成", "12"]),
+])
+def test_quantities_point_at_their_text(text: str, written: list[str]) -> None:
+    assert [text[q.start:q.end] for q in extract_quantities(text)] == written
+
+
+@pytest.mark.parametrize("text, in_parens", [
+    # inside ( ) or [ ]: a confidence interval, an n/N, a reference, not a result
+    ("ORR为28.57%(95% CI 20-35)", [False, True, True, True]),
+    ("ORR 30% (n=10) and DCR 90% (n=10)", [False, True, False, True]),
+    ("(ORR 30% (95% CI 20-40), DCR 90%) 12", [True, True, True, True, True, False]),
+    ("X线片示3处病灶", [False]),
+    ("(X线片示3处病灶)", [True]),
+    ("中位OS为12个月[3]", [False, True]),
+])
+def test_numbers_in_parentheses(text: str, in_parens: list[bool]) -> None:
+    assert [q.in_parens for q in extract_quantities(text)] == in_parens
+
+
+@pytest.mark.parametrize("text, ends", [
+    # a range's ends know each other; a number next to a range is no end of it
+    ("5% to 10% of 28 patients", [("5", "10"), ("10", "5"), ("28", None)]),
+    ("28 patients, 5% to 10%", [("28", None), ("5", "10"), ("10", "5")]),
+    ("1-3个月, 5-10岁", [("1", "3"), ("3", "1"), ("5", "10"), ("10", "5")]),
+])
+def test_range_ends_know_each_other(text: str, ends: list) -> None:
+    assert [(q.value, q.partner) for q in extract_quantities(text)] == ends
 
 
 def test_canonical_numbers() -> None:
