@@ -6,6 +6,7 @@ import pytest
 
 from assistant.citations import (
     REFUSAL,
+    AnswerChecker,
     Binding,
     PassageView,
     check_answer,
@@ -400,3 +401,57 @@ def test_rival_wins(question: str, subjects: set[str], sims: dict[int, float],
     assert rival_wins(found, claim, {"pfs"}, subjects, frozenset({"21.7"}), [view],
                       support_units(question), {(1, starts[i - 1]): v for i, v in sims.items()}
                       ) is rival
+
+
+ALTER_ORR = chunk("ALTER-S004研究中安罗替尼的ORR为28.57%。", 13)
+ALTER_DRAFT = "ALTER-S004研究中安罗替尼联合化疗的ORR为28.57%"
+
+
+@pytest.mark.parametrize("draft, passages, doc_ids, action", [
+    # a number bound in two passages: the cited one, else the one with most of its words
+    (ALTER_DRAFT + "。", [ALTER_ORR, ALTER], ["doc1"], "added"),
+    (ALTER_DRAFT + "[2]。", [ALTER, ALTER_ORR], ["doc13"], "kept"),
+    (ALTER_DRAFT + "[1]。", [ALTER, ALTER_ORR], ["doc1"], "kept"),
+])
+def test_number_support_picks_the_passage(draft: str, passages, doc_ids, action: str) -> None:
+    result = check_answer(draft, passages, "zh")
+    assert [c.doc_id for c in result.citations] == doc_ids
+    assert [c.action for c in result.checks] == [action]
+
+
+def test_every_missing_number_is_reported() -> None:
+    result = check_answer("ORR为38.57%,中位PFS为99个月。", [ALTER], "zh")
+    assert result.supported == 0 and result.checks[0].missing_numbers == ["38.57", "99"]
+
+
+def test_measures_and_subjects_of_every_claim_and_sentence_are_kept() -> None:
+    assert check_answer("ORR为28.57%,中位PFS达21.7个月。", [ALTER], "zh").measures == {"orr", "pfs"}
+    penpu = chunk("表柔比星联合派安普利单抗与安罗替尼在局晚期软组织肉瘤患者中一线治疗的ORR为12.5%,DCR达68.75%。", 4)
+    result = check_answer("ALTER-S004研究的ORR为28.57%。表柔比星联合派安普利单抗与安罗替尼一线治疗的ORR为12.5%。",
+                          [ALTER, penpu], "zh")
+    assert result.supported == 2 and {"trial:ALTERS004", "penpulimab"} <= result.subjects
+
+
+def test_a_study_named_in_another_clause_of_the_sentence_holds() -> None:
+    hh = chunk("HH2853研究的ORR为28.57%。", 14)
+    assert check_answer("ALTER-S004研究中,ORR为28.57%。", [hh], "zh").supported == 0
+    assert check_answer("HH2853研究中,ORR为28.57%。", [hh], "zh").supported == 1
+
+
+@pytest.mark.parametrize("draft, question, supported", [
+    # an answer that names no measure is of the question's: 28.57% is the ORR, 100% the DCR
+    ("28.57%。", "ALTER-S004研究的ORR是多少?", 1),
+    ("100%。", "ALTER-S004研究的ORR是多少?", 0),
+])
+def test_a_bare_number_is_of_the_question_s_measure(draft: str, question: str,
+                                                    supported: int) -> None:
+    assert check_answer(draft, [ALTER], "zh", question=question).supported == supported
+
+
+@pytest.mark.parametrize("sims, shown", [({}, True), ({3: 0.5}, False)])
+def test_the_checker_weighs_sentence_similarity_for_rivals(sims: dict[int, float],
+                                                          shown: bool) -> None:
+    starts = [s.start for s in PassageView.of(1, RIVALS).sentences]
+    checker = AnswerChecker([RIVALS], "zh", question="安罗替尼的中位PFS是多少?",
+                            sentence_similarity={(1, starts[i - 1]): v for i, v in sims.items()})
+    assert (checker.check("中位PFS达21.7个月。") is not None) is shown
