@@ -149,9 +149,14 @@ def _clause_of(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
     return spans[-1] if spans else (0, 0)
 
 
-def _nearest_measure(measures: list[Mention], q: Quantity, lo: int, hi: int) -> str | None:
-    """The measure right after the number and its unit ("6例PR") wins; else the nearest one
-    before it in the clause ("ORR为28.57%"), else the nearest after it there."""
+# the verb between a count and the measure it counts: "6例获得PR" is six responders
+COUNT_VERB_RE = re.compile(r"\s*(?:获得|达到|出现)\s*")
+
+
+def _nearest_measure(measures: list[Mention], q: Quantity, lo: int, hi: int,
+                     text: str) -> str | None:
+    """The measure right after the number and its unit ("6例PR", "6例获得PR") wins; else the
+    nearest one before it in the clause ("ORR为28.57%"), else the nearest after it there."""
     tail = max(q.end, q.unit_end)
     before = [m for m in measures if lo <= m.start and m.end <= q.start]
     # "43 participants": the unit itself names the measure
@@ -159,6 +164,8 @@ def _nearest_measure(measures: list[Mention], q: Quantity, lo: int, hi: int) -> 
     near_after = min(after, key=lambda m: m.start) if after else None
     near_before = max(before, key=lambda m: m.end) if before else None
     gap = max(0, near_after.start - tail) if near_after is not None else 0
+    if near_after is not None and COUNT_VERB_RE.fullmatch(text, tail, near_after.start):
+        gap = min(gap, 1)
     if near_after is not None and gap <= 1 and (
             near_before is None or gap < q.start - near_before.end):
         return near_after.key
@@ -224,7 +231,7 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
         if respective:
             keys = frozenset({respective})
         else:
-            key = _nearest_measure(measures, q, lo, hi)
+            key = _nearest_measure(measures, q, lo, hi, text)
             if key is None:
                 before = [m for m in measures if m.end <= q.start]
                 key = max(before, key=lambda m: m.end).key if before else None

@@ -31,6 +31,8 @@ TRIAL = chunk("Inclusion criteria\nMale or female patients aged 18-70 years, ECO
 DOSE = chunk("安罗替尼推荐剂量为每日12mg,连续口服2周,停药1周。", 5)
 RANGE = chunk("The effective rate of immunotherapy for osteosarcoma is about 5% to 10% after "
               "single agent treatment.", 8, language="en")
+RUBI_VERB = chunk("2023年ASCO会议上研究人员发布了鲁比卡丁联合多柔比星的疗效数据,10例入组患者中6例获得PR,3例SD,"
+                  "1例PD。", 19)
 RUBI_EN = chunk("In the dose-escalation phase, 6 of 10 patients had a partial response and 3 had "
                 "stable disease.", 10, language="en")
 EZH = chunk("他泽司他EZH-202研究中,初次治疗的上皮样肉瘤患者ORR为25%。\n"
@@ -54,9 +56,59 @@ NIRO = chunk("ORR患者在尼罗醋司他组为41%,显着高于安慰剂组8%(P<
     ("5% to 10%", [("5", "percent"), ("10", "percent")]),
     ("P<0.001", [("0.001", None)]),
     ("IDH1 PD-1 ALTER-S004 3D", []),
+    ("3D打印假体术后12个月", [("12", "month")]),  # a name before it does not end the search
+    ("八成以上", [("80", "percent")]),
+    ("一半的患者", [("50", "percent")]),
 ])
 def test_numbers_glued_to_units_are_numbers(text: str, expected: list) -> None:
     assert [(q.value, q.unit) for q in extract_quantities(text)] == expected
+
+
+@pytest.mark.parametrize("text, value, unit", [
+    # the unit after a closing parenthesis is the number's: "12(95% CI ...)个月" is 12 months
+    ("中位OS为12(95% CI 8.7-15.4)个月", "12", "month"),
+    ("(n=28)中位OS为12(95% CI 8.7-15.4)个月", "12", "month"),  # an earlier ( ) is not its
+    ("中位OS为12((95% CI))个月", "12", "month"),  # nested: the outer ) closes it
+    ("中位OS为12(95% CI 8.7-15.4个月", "12", None),  # never closed
+    # the closing parenthesis is looked for within 80 characters of the opening one
+    ("12(" + "X" * 78 + ")个月", "12", "month"),
+    ("12(" + "X" * 79 + ")个月", "12", None),
+])
+def test_unit_after_a_parenthesis(text: str, value: str, unit: str | None) -> None:
+    quantities = {q.value: q for q in extract_quantities(text)}
+    assert quantities[value].unit == unit
+
+
+@pytest.mark.parametrize("text, written", [
+    # a quantity's offsets are where it is written, in the order written
+    ("28例患者中一半获得缓解", ["28", "一半"]),
+    ("八成以上的患者在12个月内", ["八成", "12"]),
+])
+def test_quantities_point_at_their_text(text: str, written: list[str]) -> None:
+    assert [text[q.start:q.end] for q in extract_quantities(text)] == written
+
+
+@pytest.mark.parametrize("text, in_parens", [
+    # inside ( ) or [ ]: a confidence interval, an n/N, a reference, not a result
+    ("ORR为28.57%(95% CI 20-35)", [False, True, True, True]),
+    ("ORR 30% (n=10) and DCR 90% (n=10)", [False, True, False, True]),
+    ("(ORR 30% (95% CI 20-40), DCR 90%) 12", [True, True, True, True, True, False]),
+    ("X线片示3处病灶", [False]),
+    ("(X线片示3处病灶)", [True]),
+    ("中位OS为12个月[3]", [False, True]),
+])
+def test_numbers_in_parentheses(text: str, in_parens: list[bool]) -> None:
+    assert [q.in_parens for q in extract_quantities(text)] == in_parens
+
+
+@pytest.mark.parametrize("text, ends", [
+    # a range's ends know each other; a number next to a range is no end of it
+    ("5% to 10% of 28 patients", [("5", "10"), ("10", "5"), ("28", None)]),
+    ("28 patients, 5% to 10%", [("28", None), ("5", "10"), ("10", "5")]),
+    ("1-3个月, 5-10岁", [("1", "3"), ("3", "1"), ("5", "10"), ("10", "5")]),
+])
+def test_range_ends_know_each_other(text: str, ends: list) -> None:
+    assert [(q.value, q.partner) for q in extract_quantities(text)] == ends
 
 
 def test_canonical_numbers() -> None:
@@ -72,10 +124,21 @@ def test_canonical_numbers() -> None:
     ("The ORR and DCR were 27.3% and 76.4%, respectively.", "76.4", "dcr"),
     ("with an ORR of 10.13% and a median PFS of 5.63 months", "5.63", "pfs"),
     ("expected survival over 3 months", "3", "life_expectancy"),
+    # the measure before it wins over one later in the clause, even at the clause's start
+    ("ORR was 28.57% and DCR was 100%", "28.57", "orr"),
+    ("疾病控制率100%与ORR 28.57%", "100", "dcr"),  # ... and right before the number
+    # the measure right after the number and its unit, one character apart, wins
+    ("10例入组患者中6例 PR,3例 SD", "6", "pr"),
+    ("10例入组患者中6例达PR", "6", "pr"),
+    # ... or a verb apart: six patients achieved a PR, not six were enrolled
+    ("10例入组患者中6例获得PR,3例SD", "6", "pr"),
+    ("10例入组患者中6例达到PR", "6", "pr"),
+    ("10例入组患者中3例出现SD", "3", "sd"),
 ])
 def test_each_number_binds_to_its_measure(sentence: str, value: str, measure: str) -> None:
     claims = {c.quantity.value: c for c in sentence_claims(sentence)}
     assert measure in claims[value].measures
+
 
 
 # (failure class, draft, passages, question, supported?)
@@ -98,6 +161,9 @@ CASES = [
     ("unnamed measure", "安罗替尼联合化疗转化治疗后的R0切除率约为28.57%。", [ALTER], "", False),
     ("unnamed measure, en", "The R0 resection rate was 6 of 10 patients.", [RUBI_EN], "", False),
     ("named as the source", "剂量爬坡阶段10例入组患者中6例PR。", [RUBI], "", True),
+    # "6例获得PR" counts responders: it is no enrolment of 6
+    ("responders as enrolment", "该研究入组6例患者。", [RUBI_VERB], "", False),
+    ("responders", "6例患者获得PR。", [RUBI_VERB], "", True),
     # 2c. the question's drug holds even when the answer does not repeat it
     ("question's drug", "初治上皮样肉瘤患者的ORR为28.1%。", [HH2853], "他泽司他治疗初治上皮样肉瘤的ORR是多少?",
      False),
@@ -121,6 +187,21 @@ CASES = [
     ("half range", "The effective rate of immunotherapy is about 10%.", [RANGE], "", False),
     ("whole range", "The effective rate of immunotherapy is about 5% to 10%.", [RANGE], "", True),
     ("wrong unit", "安罗替尼推荐剂量为每日12g。", [DOSE], "", False),
+    # 2e. the question's arm holds when the answer's clause names none
+    ("question's other arm", "ORR为41%。", [NIRO], "安慰剂组的ORR是多少?", False),
+    ("question's arm", "ORR为41%。", [NIRO], "尼罗醋司他组的ORR是多少?", True),
+    # the same value twice in one source sentence: the first is of something else, the second
+    # states the answer's (a source sentence is read to its end)
+    ("second of two, range", "The DCR was 10%.",
+     [chunk("The ORR ranged from 5% to 10%, and the DCR was 10%.", 14, language="en")], "",
+     True),
+    ("second of two, measure", "DCR为30%。", [chunk("该研究中ORR为30%,DCR为30%。", 15)], "", True),
+    ("second of two, arm", "安慰剂组的ORR为8%。", [chunk("ORR在尼罗醋司他组为8%,安慰剂组亦为8%。", 16)],
+     "", True),
+    ("second of two, phrase", "The R0 resection rate was 60%.",
+     [chunk("The ORR was 60%, and the R0 resection rate was 60%.", 17, language="en")], "", True),
+    ("second of two, group", "不伴有SREs组的3年生存率为40%。",
+     [chunk("伴有SREs与不伴有SREs组的3年生存率分别为40%与40%。", 18)], "", True),
 ]
 
 
@@ -177,6 +258,7 @@ def test_a_sentence_whose_only_number_is_the_question_s_is_not_an_answer() -> No
     ("不伴有骨转移", ["不伴有骨折", "不伴有骨转移"], 1),
     # words both labels share tell nothing; nor does a context that is empty or a single label
     ("chemotherapy", ["anlotinib plus chemotherapy", "chemotherapy alone"], None),
+    ("anlotinib or placebo", ["anlotinib arm", "placebo arm"], None),  # names both: a tie
     ("no fracture", ["no fracture", "no fracture at all"], None),
     ("", ["with fracture", "without fracture"], None),
     ("Ewing", ["Ewing sarcoma"], None),
@@ -194,6 +276,8 @@ def test_pick_label(context: str, labels: list[str], picked: int | None) -> None
      [("154", {"enrolment"}), ("28.57", {"orr"}), ("100", {"dcr"})]),
     ("The ORR and DCR were 28.57% and 100%, respectively.",
      [("28.57", {"orr"}), ("100", {"dcr"})]),
+    # the first name at the very start of the sentence is one of the names
+    ("ORR and DCR were 30% and 90%, respectively.", [("30", {"orr"}), ("90", {"dcr"})]),
     ("ORR为28.57%，ORR与DCR分别为30%与90%。",
      [("28.57", {"orr"}), ("30", {"orr"}), ("90", {"dcr"})]),
     ("In 2019, 154 patients; the ORR and DCR were 30% and 90%, respectively.",
@@ -256,3 +340,15 @@ def test_the_time_of_a_rate_is_part_of_its_measure(text: str, horizon: str) -> N
     claims = sentence_claims(text)
     assert [c.horizon for c in claims if c.measures] [-1:] == [horizon]
     assert all(c.quantity.value not in ("2", "6") for c in claims)  # not a claim of its own
+
+
+@pytest.mark.parametrize("text, value, phrase", [
+    # the words before the value in its clause, without the filler ("约为", "was")
+    ("ALTER-S004研究中,转化治疗后的R0切除率约为28.57%", "28.57", "转化治疗后的R0切除率"),
+    ("R0 resection rate was 60%", "60", "R0 resection rate"),
+    ("In 2019, the R0 resection rate reached 60%", "60", "the R0 resection rate"),  # its clause
+])
+def test_value_phrase(text: str, value: str, phrase: str) -> None:
+    from assistant.claims import value_phrase
+
+    assert value_phrase(text, text.rindex(value)).strip() == phrase
