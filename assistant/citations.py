@@ -197,7 +197,7 @@ def _overlap(units: set[str], passage_units: set[str]) -> float:
     return len(units & passage_units) / len(units) if units else 0.0
 
 
-def _clause_text(text: str, claim: Claim) -> str:
+def clause_text(text: str, claim: Claim) -> str:
     """The clause of ``text`` that holds the claim's number."""
     from .claims import clauses
 
@@ -264,11 +264,11 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                 if clause_conflict(claim_entities, c.entities):
                     continue  # "安慰剂组41%" is not "尼罗醋司他组41%"; lung is not prostate
                 if populations and population_conflict(
-                        set(populations), populations_in(_clause_text(s.text, c))
+                        set(populations), populations_in(clause_text(s.text, c))
                         or populations_in(s.text)):
                     continue  # relapsed patients' DCR is not the treatment-naive DCR
                 if phrase and view.chunk.language == language and not (
-                        phrase & support_units(_clause_text(s.text, c))):
+                        phrase & support_units(clause_text(s.text, c))):
                     continue  # "R0切除率约为28.57%" is not "其ORR为28.57%"
                 if c.label:
                     labels = [o.label for o in s.claims if o.label and o.measures == c.measures]
@@ -436,12 +436,12 @@ class AnswerChecker:
                                               if not sentence_measures else set())
             # the claim's subject: named in its clause, else in the sentence — and the
             # question's trials and drugs, which an answer about them need not repeat
-            subjects = ((entities_in(_clause_text(content, claim)) or named or
+            subjects = ((entities_in(clause_text(content, claim)) or named or
                          self.question_entities) | self.question_studies
                         ) - {"year:" + claim.quantity.value}
             phrase = (support_units(value_phrase(content, claim.quantity.start))
                       if not claim.measures else None)
-            populations = frozenset(populations_in(_clause_text(content, claim)) or
+            populations = frozenset(populations_in(clause_text(content, claim)) or
                                     self.question_populations)
             found = bind_claim(claim, content, prev_end, self.views, wanted, subjects,
                                frozenset(c.quantity.value for c in claims), phrase,
@@ -449,7 +449,7 @@ class AnswerChecker:
             if not wanted:
                 # no measure names what the number is: the source sentence itself must be
                 # about what the answer says ("术后2年恢复跑步" is not "2年OS率")
-                clause = _clause_text(content, claim)
+                clause = clause_text(content, claim)
                 found = [b for b in found if self._about(clause, b, semantic)]
             prev_end = claim.quantity.end
             values = frozenset(c.quantity.value for c in claims)

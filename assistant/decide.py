@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from ingest.keywords import support_units
 from ingest.text import detect_language
 
-from .citations import PassageView, SourceSentence, expects_quantity, without_measures
+from .citations import (
+    PassageView,
+    SourceSentence,
+    clause_text,
+    expects_quantity,
+    without_measures,
+)
 from .claims import Claim, entities_in, measures_in, numbers_of, sentence_horizons
 from .lexicon import lexicon, population_conflict, populations_in
 
@@ -321,8 +327,8 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                 if units and not any(c.quantity.unit in units or (
                         c.quantity.unit is None and "patient" in units) for c in claims):
                     continue  # asked a time, a count or a dose: a value of that kind
-                if not wanted and all(c.measures for c in claims):
-                    continue  # no measure asked; every value here is of a named one (5年OS率)
+                if not wanted and all(measures_in(clause_text(s.text, c)) for c in claims):
+                    continue  # no measure asked; every value here is of one its clause names
             elif wanted and not measures_in(s.text) & wanted:
                 continue
             ctx_units = own | title
