@@ -276,7 +276,6 @@ class AnswerChain:
         return AnswerChecker(turn.passages, turn.language, question=turn.standalone,
                              documents=turn.documents, min_overlap=cfg.min_overlap,
                              min_semantic=cfg.min_semantic,
-                             min_semantic_numbers=cfg.min_semantic_numbers,
                              similarity=self._cross_lingual_similarity(turn.language),
                              unsupported=cfg.unsupported)
 

@@ -324,7 +324,7 @@ class AnswerChecker:
 
     def __init__(self, passages: Sequence[RetrievedChunk], language: str, *, question: str = "",
                  documents: Mapping[str, str] | None = None, min_overlap: float = 0.5,
-                 min_semantic: float = 0.55, min_semantic_numbers: float = 0.40,
+                 min_semantic: float = 0.55,
                  similarity: Similarity | None = None, unsupported: str = "drop",
                  sentence_similarity: SentenceSimilarity | None = None) -> None:
         docs = documents or {}
@@ -342,7 +342,6 @@ class AnswerChecker:
         self.sentence_similarity = sentence_similarity
         self.min_overlap = min_overlap
         self.min_semantic = min_semantic
-        self.min_semantic_numbers = min_semantic_numbers
         self.similarity = similarity
         self.unsupported = unsupported
         self.checks: list[SentenceCheck] = []
@@ -561,7 +560,6 @@ def check_answer(
     documents: Mapping[str, str] | None = None,
     min_overlap: float = 0.5,
     min_semantic: float = 0.55,
-    min_semantic_numbers: float = 0.40,
     similarity: Similarity | None = None,
     unsupported: str = "drop",
 ) -> CheckResult:
@@ -571,7 +569,7 @@ def check_answer(
                            supported=0, refused=True)
     checker = AnswerChecker(passages, language, question=question, documents=documents,
                             min_overlap=min_overlap, min_semantic=min_semantic,
-                            min_semantic_numbers=min_semantic_numbers, similarity=similarity,
+                            similarity=similarity,
                             unsupported=unsupported)
     for sentence in split_answer(draft):
         checker.check(sentence)
@@ -580,7 +578,6 @@ def check_answer(
 
 def supporting_passages(sentence: str, passages: Sequence[RetrievedChunk], language: str, *,
                         min_overlap: float = 0.5, min_semantic: float = 0.55,
-                        min_semantic_numbers: float = 0.40,
                         similarity: Similarity | None = None) -> list[int]:
     """0-based indexes of passages that support ``sentence`` (markers ignored); empty when
     they do not. The eval harness judges citations with this, the same check the assistant
@@ -590,7 +587,7 @@ def supporting_passages(sentence: str, passages: Sequence[RetrievedChunk], langu
         return []
     checker = AnswerChecker(passages, language, min_overlap=min_overlap,
                             min_semantic=min_semantic,
-                            min_semantic_numbers=min_semantic_numbers, similarity=similarity)
+                            similarity=similarity)
     shown = checker.check(bare)
     if shown is None or not checker.checks or not checker.checks[-1].supporting:
         return []

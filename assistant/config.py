@@ -135,7 +135,6 @@ class AnswerSettings(BaseModel):
     # answer sentence and a passage. Measured with EmbeddingGemma, same-topic passages all
     # score 0.43-0.55, so similarity alone barely tells the right passage; its numbers do.
     min_semantic: float = Field(0.55, ge=0.0, le=1.0)  # sentence without numbers
-    min_semantic_numbers: float = Field(0.40, ge=0.0, le=1.0)  # every number found there
     unsupported: Literal["drop", "mark"] = "drop"
 
     @field_validator("prompt", "condense_prompt")

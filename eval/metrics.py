@@ -183,7 +183,6 @@ def safe_ratio(numerator: int, denominator: int) -> float | None:
 
 def citation_counts(answer: str, cited: Mapping[int, RetrievedChunk], language: str, *,
                     min_overlap: float = 0.5, min_semantic: float = 0.55,
-                    min_semantic_numbers: float = 0.40,
                     similarity: Similarity | None = None) -> dict[str, int]:
     """ALCE-style citation recall and precision counts for one answer.
 
@@ -204,14 +203,12 @@ def citation_counts(answer: str, cited: Mapping[int, RetrievedChunk], language: 
             continue
         joint = supporting_passages(bare, valid, language, min_overlap=min_overlap,
                                     min_semantic=min_semantic,
-                                    min_semantic_numbers=min_semantic_numbers,
                                     similarity=similarity)
         if joint:
             counts["supported"] += 1
         for index, passage in enumerate(valid):
             alone = supporting_passages(bare, [passage], language, min_overlap=min_overlap,
                                         min_semantic=min_semantic,
-                                    min_semantic_numbers=min_semantic_numbers,
                                     similarity=similarity)
             if index in joint or alone:
                 counts["precise"] += 1

@@ -144,7 +144,7 @@ def run_items(system: Any, items: Sequence[GoldItem], doc_langs: Mapping[str, st
                     r.citation_counts = citation_counts(
                         r.answer, out["cited"], item.lang, min_overlap=cfg.min_overlap,
                         min_semantic=cfg.min_semantic,
-                        min_semantic_numbers=cfg.min_semantic_numbers, similarity=similarity)
+                        similarity=similarity)
         except Exception as exc:  # noqa: BLE001 - one failing item must not stop the run
             r.error = f"{type(exc).__name__}: {exc}"
             if not isinstance(exc, ClinCiteError):
