@@ -126,6 +126,7 @@ class Turn:
     # cos(question, sentence) of every evidence sentence, keyed (passage n, sentence start)
     similarities: dict[tuple[int, int], float] = field(default_factory=dict)
     model_k: int = 0  # the passages the model reads: the first model_k of ``passages``
+    out_of_scope: bool = False  # no passage close enough: declined without the model
 
 
 class AnswerChain:
@@ -316,13 +317,14 @@ class AnswerChain:
         turn.documents = {d: t for d in {p.doc_id for p in turn.passages}
                           if (t := store.document_text(d)) is not None}
         checker = self._checker(turn)
-        if not self.out_of_scope(turn.passages):
+        turn.out_of_scope = self.out_of_scope(turn.passages)
+        if not turn.out_of_scope:
             t0 = time.perf_counter()
             turn.similarities = self._sentence_similarities(turn, checker)
             checker.sentence_similarity = turn.similarities
             turn.timings["similarity_s"] = time.perf_counter() - t0
         gate = Gate(question_parts(turn.standalone), turn.language)
-        if self.out_of_scope(turn.passages):
+        if turn.out_of_scope:
             turn.draft = REFUSAL[turn.language]
         else:
             yield StreamEvent(kind="status", text="generating")
@@ -406,7 +408,7 @@ class AnswerChain:
         decision: str | None = None
         if not gate.answered and gate.foreign and not refused:
             self._translate_draft(turn, checker, gate)
-        if not self.out_of_scope(turn.passages):
+        if not turn.out_of_scope:
             # parts the checked draft left out: a quoted source sentence, else "not found"
             wanted = missing_measures(parts, gate.coverage) if gate.answered else []
             if not gate.answered:
@@ -451,7 +453,7 @@ class AnswerChain:
         citations: list[Citation]
         if abstained:
             text, citations = REFUSAL[language], []
-            reason = decline_reason(out_of_scope=self.out_of_scope(turn.passages),
+            reason = decline_reason(out_of_scope=turn.out_of_scope,
                                     model_declined=refused,
                                     wrong_language=bool(gate.wrong_language),
                                     supported=checker.supported, quantity=parts.quantity)

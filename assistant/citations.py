@@ -127,10 +127,10 @@ class PassageView:
                 assert doc_text is not None
                 para = doc_text.rfind("\n", 0, chunk.start + span.start) + 1
                 before = doc_text[para:chunk.start + span.start]
-                tail = doc_text[chunk.start + span.end:]
+                tail = _paragraph_rest(doc_text, chunk.start + span.end)
             else:
                 before = text[text.rfind("\n", 0, span.start) + 1:span.start]
-                tail = text[span.end:]
+                tail = _paragraph_rest(text, span.end)
             context = entities_in(f"{head}\n{before}\n{piece}")
             view.sentences.append(SourceSentence(span.start, span.end, piece,
                                                  sentence_claims(piece), context,
@@ -143,13 +143,19 @@ class PassageView:
         return view
 
 
+def _paragraph_rest(text: str, at: int) -> str:
+    """The text from ``at`` to the end of its paragraph (not the rest of the document)."""
+    end = text.find("\n", at)
+    return text[at:] if end < 0 else text[at:end]
+
+
 AFTER_SENTENCES = 2  # how far past a sentence its paragraph may still name its subject
 
 
 def entities_after(tail: str, context: set[str], limit: int = AFTER_SENTENCES) -> set[str]:
     """Entities the next ``limit`` sentences of the paragraph (``tail``: the text after the
     sentence) name, up to a sentence that names another trial (a new study begins)."""
-    para = tail.split("\n", 1)[0]
+    para = tail.split("\n", 1)[0]  # callers may pass more than the paragraph
     found: set[str] = set()
     for span in split_sentences(para)[:limit]:
         names = entities_in(para[span.start:span.end])
