@@ -25,6 +25,8 @@ from prompts import load_prompt
 from .citations import (
     REFUSAL,
     AnswerChecker,
+    PassageView,
+    SourceSentence,
     is_refusal,
     join_sentences,
     neutralise_injections,
@@ -34,8 +36,10 @@ from .citations import (
 from .config import Settings
 from .decide import (
     DECISION_TEXT,
+    NOT_FOUND_REST,
     Coverage,
     Parts,
+    answer_values,
     answers_question,
     best_quote,
     decision_for,
@@ -44,6 +48,7 @@ from .decide import (
     not_found_sentence,
     question_parts,
     quote_sentence,
+    short_of_values,
 )
 from .errors import BadQuestionError, EndpointError
 from .excerpts import Semantic, cut_weighted, excerpt, select_sentences
@@ -397,6 +402,26 @@ class AnswerChain:
                 gate.add(shown, checker, counted=checker.supported > before)
                 gate.translated += 1
 
+    def _best_quote(self, turn: Turn, checker: AnswerChecker, parts: Parts,
+                    measure: str | None, quoted: set[tuple[int, int]]
+                    ) -> tuple[PassageView, SourceSentence] | None:
+        answer = self.settings.answer
+        return best_quote(turn.standalone, checker.views, parts, measure,
+                          semantic=turn.similarities, min_similarity=answer.min_quote_similarity,
+                          min_similarity_across=answer.min_quote_similarity_across, skip=quoted)
+
+    def _show_quote(self, turn: Turn, checker: AnswerChecker, gate: Gate,
+                    found: tuple[PassageView, SourceSentence],
+                    quoted: set[tuple[int, int]]) -> None:
+        """A quote-backed answer sentence: the source sentence verbatim, cited."""
+        view, sentence = found
+        quoted.add((view.n, sentence.start))
+        marker = checker.cite_sentence(view, sentence)
+        gate.add(quote_sentence(sentence.text, marker, turn.language, view.chunk.language),
+                 checker, counted=True, measures={m for c in sentence.claims for m in c.measures},
+                 subjects=sentence.context | sentence.after, numbers=bool(sentence.claims))
+        gate.quoted += 1
+
     def _finish(self, turn: Turn, checker: AnswerChecker, gate: Gate) -> Answer:
         """The final answer: what passed, completed part by part from quotes where the model
         left a part out or failed, else declined."""
@@ -415,27 +440,22 @@ class AnswerChain:
                 # nothing shown yet: the model's sentences did not answer; a quote may
                 wanted = list(parts.measures) or [None]  # type: ignore[list-item]
                 gate.discard_held()
-            sims = turn.similarities
             quoted: set[tuple[int, int]] = set()
             for measure in wanted:
                 if measure is not None and measure in gate.coverage.measures:
                     continue  # an earlier quote stated it too
-                found = best_quote(turn.standalone, checker.views, parts, measure,
-                                   semantic=sims,
-                                   min_similarity=self.settings.answer.min_quote_similarity,
-                                   min_similarity_across=self.settings.answer.
-                                   min_quote_similarity_across)
-                if found is None or (found[0].n, found[1].start) in quoted:
-                    continue
-                view, sentence = found
-                quoted.add((view.n, sentence.start))
-                marker = checker.cite_sentence(view, sentence)
-                text = quote_sentence(sentence.text, marker, language, view.chunk.language)
-                claims = sentence.claims
-                gate.add(text, checker, counted=True, measures={m for c in claims
-                                                                for m in c.measures},
-                         subjects=sentence.context, numbers=bool(claims))
-                gate.quoted += 1
+                found = self._best_quote(turn, checker, parts, measure, quoted)
+                if found is not None:
+                    self._show_quote(turn, checker, gate, found, quoted)
+            # a question that wants more values than shown ("中危组和高危组分别…"): the next
+            # sentence that states more of them, else the answer says it is incomplete
+            values = answer_values(gate.sentences, turn.standalone, parts)
+            if gate.answered and short_of_values(parts, values):
+                found = self._best_quote(turn, checker, parts, None, quoted)
+                if found is not None and answer_values([found[1].text], turn.standalone,
+                                                       parts) - values:
+                    self._show_quote(turn, checker, gate, found, quoted)
+                    values = answer_values(gate.sentences, turn.standalone, parts)
             decision = decision_for(turn.standalone, turn.draft, checker.supported)
             if gate.answered and decision:
                 gate.add(DECISION_TEXT[language][decision], checker, counted=False)
@@ -444,6 +464,9 @@ class AnswerChain:
                 # participants not have received") is no missing part
                 for measure in missing_measures(parts, gate.coverage) if parts.quantity else []:
                     gate.add(not_found_sentence(measure, language), checker, counted=False)
+                    gate.partial = True
+                if not gate.partial and short_of_values(parts, values):
+                    gate.add(NOT_FOUND_REST[language], checker, counted=False)
                     gate.partial = True
                 gate.release()
         timings = turn.timings

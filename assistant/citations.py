@@ -149,7 +149,7 @@ def _paragraph_rest(text: str, at: int) -> str:
     return text[at:] if end < 0 else text[at:end]
 
 
-AFTER_SENTENCES = 2  # how far past a sentence its paragraph may still name its subject
+AFTER_SENTENCES = 3  # how far past a sentence its paragraph may still name its subject
 
 
 def entities_after(tail: str, context: set[str], limit: int = AFTER_SENTENCES) -> set[str]:

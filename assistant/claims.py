@@ -68,6 +68,14 @@ def _paren_depth(text: str) -> list[int]:
     return out
 
 
+GROUP_SIZE_RE = re.compile(r"(?<![A-Za-z])[nN]\s*=\s*$")
+
+
+def is_group_size(text: str, q: Quantity) -> bool:
+    """"(n=625)": how many patients a group has — a count, of no measure named near it."""
+    return bool(GROUP_SIZE_RE.search(text[max(0, q.start - 4):q.start]))
+
+
 def extract_quantities(text: str, lex: Lexicon | None = None) -> list[Quantity]:
     """Every quantity in ``text`` with its unit, in order. Ranges share their unit
     ("0-25岁": 0 and 25 are both ages); a unit after a parenthesis counts
@@ -85,6 +93,8 @@ def extract_quantities(text: str, lex: Lexicon | None = None) -> list[Quantity]:
             close = _matching_paren(text, end)
             if close is not None:
                 unit = lex.unit_at(text, close + 1)
+        if unit is None and GROUP_SIZE_RE.search(text[max(0, m.start() - 4):m.start()]):
+            unit = ("patient", end)  # "中风险组(n=625)": a number of patients
         found.append(Quantity(canonical(m.group(0)), unit[0] if unit else None, m.start(),
                               end, depth[m.start()] > 0, unit[1] if unit else -1))
     for m in CHENG_RE.finditer(text):
@@ -230,6 +240,8 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
         respective = bound[i][0] if i in bound else None
         if respective:
             keys = frozenset({respective})
+        elif is_group_size(text, q):
+            keys = frozenset()  # "低风险组(n=80)…的5年EFS率": 80 is no EFS rate
         else:
             key = _nearest_measure(measures, q, lo, hi, text)
             if key is None:

@@ -13,7 +13,7 @@ state, table-tested in tests/test_decide.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from ingest.keywords import support_units
@@ -26,14 +26,30 @@ from .citations import (
     expects_quantity,
     without_measures,
 )
-from .claims import Claim, entities_in, measures_in, numbers_of, sentence_horizons
+from .claims import (
+    Claim,
+    entities_in,
+    is_group_size,
+    measures_in,
+    normalise_text,
+    numbers_of,
+    sentence_claims,
+    sentence_horizons,
+)
 from .lexicon import lexicon, population_conflict, populations_in
 
 RESPECTIVE_Q_RE = re.compile(r"分别|各(是|为|自)|两组|两种|both|each|respectively|"
                              r"\bin the two\b|\bfor the two\b|\bhow many\b.*\band how many\b|"
                              r"多少.*(和|与|及).*多少", re.IGNORECASE)
+# a question that asks a second thing: "…入组了多少例患者?ORR是多少?", "how many were enrolled
+# and what proportion…", "within how many days …, and within how many months …"
+SECOND_ASK_RE = re.compile(r"[?？]\s*\S.*[?？]?\s*$|\band (?:\w+ ){0,2}(?:what|how|which)\b",
+                           re.IGNORECASE)
 
 NOT_FOUND = {"zh": "文献中未找到{what}的数据。", "en": "The documents do not state the {what}."}
+NOT_FOUND_REST = {"zh": "文献中未找到该问题其余部分的数据，以上回答并不完整。",
+                  "en": "The documents do not state the rest of what was asked; this answer is "
+                        "incomplete."}
 QUOTE_LEAD = {
     ("zh", "zh"): "文献原文：“{quote}”",
     ("en", "en"): 'The source states: "{quote}"',
@@ -129,7 +145,8 @@ def question_parts(question: str) -> Parts:
     units = asked_units(question)
     if units and "patient" not in units:
         seen = [m for m in seen if m not in COUNT_MEASURES]
-    wants = max(len(seen), 2 if RESPECTIVE_Q_RE.search(question) else 1)
+    wants = max(len(seen), 2 if RESPECTIVE_Q_RE.search(question) or
+                SECOND_ASK_RE.search(question.strip()) else 1)
     quantity = not is_yes_no(question) and (expects_quantity(question) or
                                             bool(seen and _asks_value(question)))
     return Parts(tuple(seen), frozenset(entities_in(question)), quantity, wants)
@@ -282,13 +299,15 @@ UNIT_BOUND_RELIEF = 0.1
 def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                measure: str | None = None, min_overlap: float = 0.3,
                semantic: dict[tuple[int, int], float] | None = None,
-               min_similarity: float = 0.6, min_similarity_across: float | None = None
+               min_similarity: float = 0.6, min_similarity_across: float | None = None,
+               skip: Collection[tuple[int, int]] = ()
                ) -> tuple[PassageView, SourceSentence] | None:
     """The source sentence that states what ``question`` asks (or its ``measure`` part): it
     names the measure (a number of it, for a quantity question), its paragraph names every
     subject of the question, and it shares enough of the question's other words — or, where
     no measure and subject bind it, means the same (``min_similarity``; a sentence in the
-    other language, where words cannot be shared: ``min_similarity_across``)."""
+    other language, where words cannot be shared: ``min_similarity_across``). Sentences in
+    ``skip`` ((passage number, start) pairs) are not chosen."""
     language = detect_language(question)
     across = min_similarity if min_similarity_across is None else min_similarity_across
     wanted = {measure} if measure else set(parts.measures)
@@ -297,6 +316,9 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     asks_year = bool(YEAR_Q_RE.search(question))
     phrase = "" if wanted or units or asks_year else asked_phrase(question)
     q_units = support_units(without_measures(question))
+    # measures the question names, asked or not ("入组前多久": enrolment is not the value
+    # asked, but a value of it is what the question is about)
+    named = {m.key for m in lexicon().strict_measures(question)}
     asked_populations = populations_in(question)
     q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
     q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
@@ -304,6 +326,8 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     for view in views:
         title = support_units(view.chunk.title)
         for s in view.sentences:
+            if (view.n, s.start) in skip:
+                continue  # already shown
             if not parts.entities <= s.context | s.after:
                 continue
             own = support_units(s.text)
@@ -327,8 +351,10 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                 if units and not any(c.quantity.unit in units or (
                         c.quantity.unit is None and "patient" in units) for c in claims):
                     continue  # asked a time, a count or a dose: a value of that kind
-                if not wanted and all(measures_in(clause_text(s.text, c)) for c in claims):
-                    continue  # no measure asked; every value here is of one its clause names
+                if not wanted and all(measures_in(clause_text(s.text, c)) - named and
+                                      not (c.quantity.unit in units and not c.measures)
+                                      for c in claims):
+                    continue  # no measure asked; every value here is of another its clause names
             elif wanted and not measures_in(s.text) & wanted:
                 continue
             ctx_units = own | title
@@ -348,6 +374,39 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if best is None or score > best[0]:
                 best = (score, view, s)
     return (best[1], best[2]) if best else None
+
+
+MARKER_RE = re.compile(r"\[\d{1,3}\]")
+
+
+def answer_values(sentences: Sequence[str], question: str, parts: Parts) -> set[tuple[str, ...]]:
+    """The values shown sentences give in answer to ``question``: numbers outside parentheses
+    (a confidence interval, a reference mark are no answer), not named by the question, not a
+    calendar year (unless a year is asked), of an asked measure or unit where the question
+    names one; a range ("65%~90%") is one value."""
+    units = asked_units(question)
+    q_numbers = numbers_of(question)
+    asks_year = bool(YEAR_Q_RE.search(question))
+    wanted = set(parts.measures)
+    out: set[tuple[str, ...]] = set()
+    for sentence in sentences:
+        text = normalise_text(MARKER_RE.sub("", sentence))
+        for c in sentence_claims(text):
+            q = c.quantity
+            if q.in_parens and not is_group_size(text, q):  # "中风险组(n=625)" is a value
+                continue
+            if q.value in q_numbers or (not asks_year and _calendar_year(c)):
+                continue
+            of_unit = q.unit in units or (q.unit is None and "patient" in units)
+            if (wanted or units) and not (c.measures & wanted or (units and of_unit)):
+                continue
+            out.add(tuple(sorted({q.value, q.partner or q.value})))
+    return out
+
+
+def short_of_values(parts: Parts, shown: set[tuple[str, ...]]) -> bool:
+    """A quantity question that wants more values than the answer gives ("两组…分别", "X? Y?")."""
+    return parts.quantity and len(shown) < parts.values
 
 
 def quote_sentence(quote: str, marker: int, question_language: str,

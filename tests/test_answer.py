@@ -83,6 +83,35 @@ def test_wrong_number_from_model_is_replaced_by_the_quoted_source(bot: Assistant
     assert answer.checks[0].action == "dropped" and answer.checks[0].missing_numbers == ["35.5"]
 
 
+def test_a_quote_whose_subject_is_named_later_in_its_paragraph_answers(
+        bot: Assistant, llm: ScriptedChatModel) -> None:
+    """EZH-202's paragraph names its drug (他泽司他) three clauses after "ORR为25%": the quote
+    binds the drug the question names, so it answers instead of a refusal."""
+    llm.enqueue("初治患者的ORR为15%[1]。")  # the figure of all 62 patients
+    answer = bot.ask("他泽司他EZH-202试验中,初治上皮样肉瘤患者的ORR是多少?")
+    assert not answer.abstained and answer.quoted == 1
+    assert "ORR为25%" in answer.text and "15%" not in answer.text
+
+
+def test_a_group_size_binds_and_half_an_answer_says_so(bot: Assistant,
+                                                       llm: ScriptedChatModel) -> None:
+    """"中风险组(n=625)" is a number of patients: "625例" binds it. Two groups asked
+    ("中危组和高危组分别"), one given and no passage the lexical checker can tell states the
+    other: the answer says it is incomplete instead of looking complete."""
+    llm.enqueue("RMS2005研究中风险组625例[2]。")
+    answer = bot.ask("RMS2005按危险度分组,中危组和高危组分别有多少例?")
+    assert answer.text == "RMS2005研究中风险组625例[1]。文献中未找到该问题其余部分的数据，以上回答并不完整。"
+    assert answer.partial and "n=625" in answer.citations[0].quote
+
+
+def test_half_an_answer_says_it_is_incomplete(bot: Assistant, llm: ScriptedChatModel) -> None:
+    """Two questions in one, the documents answer one: the answer says the rest is missing."""
+    llm.enqueue("ALTER-S004研究的ORR为28.57%[1]。")
+    answer = bot.ask("ALTER-S004研究中安罗替尼联合化疗的ORR是多少?患者的吸烟率是多少?")
+    assert not answer.abstained and "28.57%" in answer.text and answer.partial
+    assert answer.text.endswith("以上回答并不完整。")
+
+
 def test_wrong_number_and_no_binding_sentence_abstains(bot: Assistant,
                                                        llm: ScriptedChatModel) -> None:
     llm.enqueue("ALTER-S004研究的OS为35.5个月[1]。")

@@ -247,6 +247,9 @@ def test_check_answer_unsupported_sentence(unsupported: str, text: str) -> None:
 @pytest.mark.parametrize("tail, found", [
     # the paragraph names the study's drug two sentences on
     ("DCR为42%;基于这项研究,EZH2抑制剂他泽司他经FDA获批。", {"tazemetostat"}),
+    # three sentences on (a Chinese paragraph's clauses end in ";" each)
+    ("患者中位响应时间为41.1周;DCR为42%;在复发的患者中,DCR达到16%,基于这项研究,他泽司他获批。",
+     {"tazemetostat"}),
     # a sentence naming another trial starts another study: nothing from it on
     ("另一项HH2853研究中,安罗替尼的ORR为28.1%。他泽司他获批。", set()),
     # the next paragraph is another topic

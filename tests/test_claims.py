@@ -352,3 +352,12 @@ def test_value_phrase(text: str, value: str, phrase: str) -> None:
     from assistant.claims import value_phrase
 
     assert value_phrase(text, text.rindex(value)).strip() == phrase
+
+
+def test_a_group_size_is_a_count_of_patients_of_no_measure() -> None:
+    """"低风险组(n=80)…的5年EFS率为93.7%": 80 is how many patients, not an EFS rate."""
+    claims = {c.quantity.value: c for c in
+              sentence_claims("低风险组(n=80)、中风险组(n=625)的5年EFS率分别为93.7%、77.4%。")}
+    assert claims["80"].quantity.unit == "patient" and claims["80"].measures == frozenset()
+    assert claims["625"].quantity.unit == "patient" and claims["625"].measures == frozenset()
+    assert claims["93.7"].measures == {"efs"}

@@ -334,3 +334,59 @@ def test_no_measure_asked_no_quote_of_another_measures_value() -> None:
     found = best_quote(q, [one_view(right, "zh", "乳腺癌骨转移")], question_parts(q),
                        semantic=close, min_similarity_across=0.5)
     assert found is not None and "八成" in found[1].text
+
+
+def test_a_value_of_a_measure_the_question_names_but_does_not_ask_is_quoted() -> None:
+    """"入组前多长时间…": the question asks a time, not the enrolment count, yet a time whose
+    clause names the enrolment ("within 4 weeks prior to enrollment") is its answer."""
+    from assistant.decide import best_quote
+
+    q = "安罗替尼联合特瑞普利单抗试验,入组前多长时间内用过细胞毒治疗会被排除?"
+    text = ("Anlotinib plus toripalimab trial. Exclusion: cytotoxic therapy within 4 weeks "
+            "prior to enrollment.")
+    close = {(1, 34): 0.45}  # cos(question, sentence) across languages, below 0.5
+    found = best_quote(q, [one_view(text, "en", "Exclusion criteria")], question_parts(q),
+                       semantic=close, min_similarity_across=0.5)
+    assert found is not None and "4 weeks" in found[1].text
+
+
+@pytest.mark.parametrize("question, values", [
+    ("RMS2005按危险度分组,中危组和高危组分别有多少例?", 2),  # one measure, two groups
+    ("该研究入组了多少例患者?ORR是多少?", 2),  # a second question
+    ("How many patients were enrolled and what proportion had a good response?", 2),
+    ("Within how many days before grouping does major surgery exclude a patient, and within "
+     "how many months does venous thrombosis?", 2),
+    ("ALTER-S004研究中安罗替尼联合化疗的ORR是多少?", 1),
+    ("What ages are eligible for the trial?", 1),
+])
+def test_how_many_values_a_question_wants(question: str, values: int) -> None:
+    assert question_parts(question).values == values
+
+
+@pytest.mark.parametrize("sentence, values", [
+    # a confidence interval and a reference mark are no answer values
+    ("The median OS was 17.4 months (95%CI 9.1-23.5) [1].", {("17.4",)}),
+    ("两组中位OS分别为17.4个月和12.5个月[1]。", {("17.4",), ("12.5",)}),
+    # "(n=625)" is a count, a range is one value, the question's own number is none
+    ("中风险组(n=625)、高风险组(n=851)的3年EFS率为65%~90%。", {("625",), ("851",), ("65", "90")}),
+])
+def test_answer_values(sentence: str, values: set) -> None:
+    from assistant.decide import answer_values
+
+    q = "两组3年的数值分别是多少?"
+    assert answer_values([sentence], q, question_parts(q)) == values
+
+
+def test_a_second_quote_skips_the_sentence_shown() -> None:
+    from assistant.decide import best_quote
+
+    text = ("RMS2005研究按危险度分组:低风险组(n=80)、极高风险组(n=150)。"
+            "RMS2005研究中风险组(n=625)、高风险组(n=851)。")
+    q = "RMS2005按危险度分组,中危组和高危组分别有多少例?"
+    views = [one_view(text, "zh", "RMS2005")]
+    a, b = (s.start for s in views[0].sentences)
+    close = {(1, a): 0.95, (1, b): 0.55}  # cos(question, sentence): the first is closer
+    first = best_quote(q, views, question_parts(q), semantic=close)
+    assert first is not None and "n=80" in first[1].text
+    second = best_quote(q, views, question_parts(q), semantic=close, skip={(1, a)})
+    assert second is not None and "n=625" in second[1].text
