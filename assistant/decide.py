@@ -153,8 +153,12 @@ def question_parts(question: str) -> Parts:
 
 
 def _asks_value(question: str) -> bool:
-    return bool(re.search(r"多少|几|是什么|为何|what (is|was|were|are)|how", question,
-                          re.IGNORECASE))
+    if re.search(r"多少|几|是什么|为何|what (is|was|were|are)|how", question, re.IGNORECASE):
+        return True
+    # "what ORR and DCR did … have?": "what" right before the measure asks its value
+    first = next(iter(lexicon().strict_measures(question)), None)
+    return first is not None and bool(re.search(r"\bwhat\s+(?:\S+\s+){0,2}$",
+                                                question[:first.start], re.IGNORECASE))
 
 
 # what kind of value a question asks for, by its words: a quote must give a value of that kind
@@ -331,8 +335,10 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if not parts.entities <= s.context | s.after:
                 continue
             own = support_units(s.text)
-            if len(own - title) < 3:
-                continue  # a heading or label ("Inclusion criteria") states nothing
+            if len(own - title) < 3 and not any(c.measures & wanted and c.quantity.unit
+                                                for c in s.claims):
+                continue  # a heading or label ("Inclusion criteria") states nothing; a
+                # short clause with a value of the measure asked does ("DCR为42%;")
             if other_study(parts.entities, entities_in(s.text)):
                 continue  # it names its own trial: another study's sentence
             if population_conflict(asked_populations, populations_in(s.text)):

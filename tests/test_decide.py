@@ -390,3 +390,19 @@ def test_a_second_quote_skips_the_sentence_shown() -> None:
     assert first is not None and "n=80" in first[1].text
     second = best_quote(q, views, question_parts(q), semantic=close, skip={(1, a)})
     assert second is not None and "n=625" in second[1].text
+
+
+def test_what_before_a_measure_asks_its_value() -> None:
+    q = "Tazemetostat in EZH-202: what ORR and DCR did the treatment-naive patients have?"
+    assert question_parts(q).quantity
+    assert not question_parts("What counts as a skeletal-related event?").quantity
+
+
+def test_a_short_clause_with_the_asked_value_is_quoted() -> None:
+    """"DCR为42%;" is short, but it is no heading: it states the value asked."""
+    from assistant.decide import best_quote
+
+    text = "他泽司他EZH-202试验在初次治疗的ES患者,ORR为25%;DCR为42%;中位OS为82.4周。"
+    q = "他泽司他EZH-202试验的DCR是多少?"
+    found = best_quote(q, [one_view(text, "zh", "上皮样肉瘤")], question_parts(q))
+    assert found is not None and found[1].text == "DCR为42%;"
