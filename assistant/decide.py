@@ -72,10 +72,14 @@ YES_NO_RE = re.compile(r"^\s*(is|are|does|do|did|can|could|should|was|were|has|h
 
 
 # the decision a draft starts with, as the prompt asks of a yes/no question: "Yes, …", "否。…"
-_DRAFT_DECISION_RE = re.compile(r"^\W*(?:(yes|no|maybe)\b|(是的|不是|不确定|可能|也许|是|否|不))",
+# Chinese decision words (one table: the eval reads answers with it too)
+ZH_DECISIONS = {"是的": "yes", "是": "yes", "有效": "yes", "否": "no", "不是": "no", "不": "no",
+                "无效": "no", "没有": "no", "可能": "maybe", "也许": "maybe", "不确定": "maybe",
+                "不清楚": "maybe", "尚不明确": "maybe"}
+# longest first, so 不确定 is "maybe", not 不
+ZH_DECISION_ALTERNATION = "|".join(sorted(ZH_DECISIONS, key=len, reverse=True))
+_DRAFT_DECISION_RE = re.compile(rf"^\W*(?:(yes|no|maybe)\b|({ZH_DECISION_ALTERNATION}))",
                                 re.IGNORECASE)
-_ZH_DECISIONS = {"是的": "yes", "是": "yes", "不是": "no", "否": "no", "不": "no",
-                 "不确定": "maybe", "可能": "maybe", "也许": "maybe"}
 DECISION_TEXT = {
     "en": {"yes": "In short: yes.", "no": "In short: no.",
            "maybe": "In short: maybe — the documents are not conclusive."},
@@ -89,7 +93,7 @@ def draft_decision(draft: str) -> str | None:
     m = _DRAFT_DECISION_RE.match(draft)
     if not m:
         return None
-    return m.group(1).lower() if m.group(1) else _ZH_DECISIONS[m.group(2)]
+    return m.group(1).lower() if m.group(1) else ZH_DECISIONS[m.group(2)]
 
 
 def decision_for(question: str, draft: str, supported: int) -> str | None:

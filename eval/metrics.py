@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol
 
 from assistant.citations import Similarity, parse_markers, split_answer, supporting_passages
+from assistant.decide import ZH_DECISION_ALTERNATION, ZH_DECISIONS
 from assistant.types import RetrievedChunk
 
 _WS = re.compile(r"\s+")
@@ -142,13 +143,12 @@ def decision_scores(gold: Sequence[str], predicted: Sequence[str | None],
             "abstained": sum(abstained)}
 
 
-# English words, or Chinese decisions — longest first, so 不确定 is "maybe" not 不; a bare 是 only
-# as an answer of its own ("是。", "是，…"), never the copula of "结论是无效"
-YES_NO_RE = re.compile(r"\b(yes|no|maybe)\b|(不确定|不清楚|尚不明确|不是|是的|可能|也许|"
-                       r"无效|有效|否|没有|不|是(?=[，,。！!；;\s]|$))", re.IGNORECASE)
-_ZH_DECISION = {"是的": "yes", "是": "yes", "有效": "yes", "否": "no", "不是": "no", "不": "no",
-                "无效": "no", "没有": "no", "可能": "maybe", "也许": "maybe", "不确定": "maybe",
-                "不清楚": "maybe", "尚不明确": "maybe"}
+# English words, or Chinese decisions (assistant.decide's table) — longest first, so 不确定 is
+# "maybe" not 不; a bare 是 only as an answer of its own ("是。", "是，…"), never the copula of
+# "结论是无效"
+_ZH_WORDS = [r"是(?=[，,。！!；;\s]|$)" if w == "是" else w
+             for w in ZH_DECISION_ALTERNATION.split("|")]
+YES_NO_RE = re.compile(r"\b(yes|no|maybe)\b|(" + "|".join(_ZH_WORDS) + ")", re.IGNORECASE)
 
 
 def yes_no_maybe(answer: str) -> str | None:
@@ -158,7 +158,7 @@ def yes_no_maybe(answer: str) -> str | None:
         return None
     if match.group(1):
         return match.group(1).lower()
-    return _ZH_DECISION[match.group(2)]
+    return ZH_DECISIONS[match.group(2)]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
