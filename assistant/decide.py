@@ -29,7 +29,6 @@ from .citations import (
 from .claims import (
     Claim,
     entities_in,
-    is_group_size,
     measures_in,
     normalise_text,
     numbers_of,
@@ -390,8 +389,9 @@ MARKER_RE = re.compile(r"\[\d{1,3}\]")
 
 
 def answer_values(sentences: Sequence[str], question: str, parts: Parts) -> set[tuple[str, ...]]:
-    """The values shown sentences give in answer to ``question``: numbers outside parentheses
-    (a confidence interval, a reference mark are no answer), not named by the question, not a
+    """The values shown sentences give in answer to ``question``: numbers not in a parenthesis
+    that holds a confidence interval, a P value or a proportion restated ("(n=625)" and "(or
+    mitomycin C within 6 weeks …)" hold values), not named by the question, not a
     calendar year (unless a year is asked), of an asked measure or unit where the question
     names one; a range ("65%~90%") is one value."""
     units = asked_units(question)
@@ -403,7 +403,7 @@ def answer_values(sentences: Sequence[str], question: str, parts: Parts) -> set[
         text = normalise_text(MARKER_RE.sub("", sentence))
         for c in sentence_claims(text):
             q = c.quantity
-            if q.in_parens and not is_group_size(text, q):  # "中风险组(n=625)" is a value
+            if q.in_parens and _aside(text, q.start):
                 continue
             if q.value in q_numbers or (not asks_year and _calendar_year(c)):
                 continue
@@ -412,6 +412,19 @@ def answer_values(sentences: Sequence[str], question: str, parts: Parts) -> set[
                 continue
             out.add(tuple(sorted({q.value, q.partner or q.value})))
     return out
+
+
+# what a parenthesis holds that gives no value of its own: a confidence interval, a P value,
+# a hazard ratio, the proportion of a count just given ("1例(11.1%)")
+_ASIDE_RE = re.compile(r"CI|置信|\b95\s*%|\b[PpHR]{1,2}\s*[=<>≤]|^\s*[\d.]+\s*%\s*$")
+
+
+def _aside(text: str, at: int) -> bool:
+    """The number at ``at`` sits in a parenthesis that states no answer value."""
+    open_at = max(text.rfind(c, 0, at) for c in "(（[")
+    close = [i for i in (text.find(c, at) for c in ")）]") if i >= 0]
+    inner = text[open_at + 1:min(close)] if close else text[open_at + 1:]
+    return bool(_ASIDE_RE.search(inner))
 
 
 def short_of_values(parts: Parts, shown: set[tuple[str, ...]]) -> bool:

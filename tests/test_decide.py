@@ -369,6 +369,9 @@ def test_how_many_values_a_question_wants(question: str, values: int) -> None:
     ("两组中位OS分别为17.4个月和12.5个月[1]。", {("17.4",), ("12.5",)}),
     # "(n=625)" is a count, a range is one value, the question's own number is none
     ("中风险组(n=625)、高风险组(n=851)的3年EFS率为65%~90%。", {("625",), ("851",), ("65", "90")}),
+    # an aside that states a value of its own counts; a restated proportion does not
+    ("Cytotoxic therapy (or mitomycin C within 6 weeks) within 4 weeks before.", {("6",), ("4",)}),
+    ("共2例(11.1%)患者获得PR,HR 0.5 (P=0.03)。", {("2",), ("0.5",)}),
 ])
 def test_answer_values(sentence: str, values: set) -> None:
     from assistant.decide import answer_values
