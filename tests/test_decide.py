@@ -409,3 +409,12 @@ def test_a_short_clause_with_the_asked_value_is_quoted() -> None:
     q = "他泽司他EZH-202试验的DCR是多少?"
     found = best_quote(q, [one_view(text, "zh", "上皮样肉瘤")], question_parts(q))
     assert found is not None and found[1].text == "DCR为42%;"
+
+
+def test_a_number_of_groups_is_no_count_of_patients() -> None:
+    """"分为低危、中危、高危和超高危4组": 4 groups, not a second count of patients."""
+    from assistant.decide import answer_values
+
+    q = "RMS2005按危险度分组,中危组和高危组分别有多少例?"
+    shown = "RMS2005共纳入1733名患者,根据危险度被分为低危、中危、高危和超高危4组。"
+    assert answer_values([shown], q, question_parts(q)) == {("1733",)}
