@@ -418,3 +418,15 @@ def test_a_number_of_groups_is_no_count_of_patients() -> None:
     q = "RMS2005按危险度分组,中危组和高危组分别有多少例?"
     shown = "RMS2005共纳入1733名患者,根据危险度被分为低危、中危、高危和超高危4组。"
     assert answer_values([shown], q, question_parts(q)) == {("1733",)}
+
+
+def test_a_quote_is_not_of_a_mixed_population() -> None:
+    """"在62例初治和复发的患者中,ORR为15%" is no answer about the relapsed patients alone."""
+    from assistant.decide import best_quote
+
+    text = "EZH-202研究在62例初治和复发的患者中,ORR为15%,DCR为26%。"
+    q = "EZH-202研究中复发难治患者的ORR是多少?"
+    assert best_quote(q, [one_view(text, "zh", "上皮样肉瘤")], question_parts(q)) is None
+    everyone = "EZH-202研究所有患者的ORR是多少?"
+    assert best_quote(everyone, [one_view(text, "zh", "上皮样肉瘤")],
+                      question_parts(everyone)) is not None
