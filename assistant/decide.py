@@ -35,7 +35,7 @@ from .claims import (
     sentence_claims,
     sentence_horizons,
 )
-from .lexicon import lexicon, populations_in
+from .lexicon import Mention, lexicon, populations_in
 
 RESPECTIVE_Q_RE = re.compile(r"分别|各(是|为|自)|两组|两种|both|each|respectively|"
                              r"\bin the two\b|\bfor the two\b|\bhow many\b.*\band how many\b|"
@@ -117,10 +117,21 @@ _QUALIFIES_PREV_RE = re.compile(r"^(?:(?!\b(?:and|or|versus|vs)\b)[^,;])*\b(?:of
                                 r"(?:(?!\b(?:and|or|versus|vs)\b)[^,;])*$", re.IGNORECASE)
 
 
+# examples a question gives ("以哪个指标(如ORR或PFS)作为主要终点?"): named, not asked
+EXAMPLES_RE = re.compile(r"[(（]\s*(?:如|例如|比如|e\.g\.|eg|such as)[^)）]*[)）]", re.IGNORECASE)
+
+
+def question_measures(question: str) -> list[Mention]:
+    """The strict measures a question names, leaving out those it gives as examples."""
+    spans = [m.span() for m in EXAMPLES_RE.finditer(question)]
+    return [m for m in lexicon().strict_measures(question)
+            if not any(a <= m.start < b for a, b in spans)]
+
+
 def asked_measures(question: str) -> list[str]:
     """The strict measures a question asks for, in order, without those that only qualify
-    another ("入组患者的年龄范围" asks the age, not the enrolment)."""
-    mentions = lexicon().strict_measures(question)
+    another ("入组患者的年龄范围" asks the age, not the enrolment) or are examples."""
+    mentions = question_measures(question)
     dropped: set[int] = set()
     for i in range(len(mentions) - 1):
         a, b = mentions[i], mentions[i + 1]
@@ -325,7 +336,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     q_units = support_units(without_measures(question))
     # measures the question names, asked or not ("入组前多久": enrolment is not the value
     # asked, but a value of it is what the question is about)
-    named = {m.key for m in lexicon().strict_measures(question)}
+    named = {m.key for m in question_measures(question)}
     asked_populations = populations_in(question)
     q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
     q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
@@ -367,6 +378,9 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                     continue  # no measure asked; every value here is of another its clause names
             elif wanted and not measures_in(s.text) & wanted:
                 continue
+            elif not wanted and s.claims and all(measures_in(clause_text(s.text, c)) - named
+                                                 for c in s.claims):
+                continue  # "which endpoint…?": a sentence of values of other measures
             ctx_units = own | title
             overlap = len(q_units & ctx_units) / max(1, len(q_units))
             sim = (semantic or {}).get((view.n, s.start), 0.0)

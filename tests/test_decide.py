@@ -430,3 +430,17 @@ def test_a_quote_is_not_of_a_mixed_population() -> None:
     everyone = "EZH-202研究所有患者的ORR是多少?"
     assert best_quote(everyone, [one_view(text, "zh", "上皮样肉瘤")],
                       question_parts(everyone)) is not None
+
+
+def test_measures_given_as_examples_are_not_asked() -> None:
+    """"以哪个指标(如ORR或PFS)作为主要终点?" asks which endpoint: a sentence giving the ORR and
+    the PFS is no answer (a must-decline question on dev was answered so)."""
+    from assistant.decide import best_quote
+
+    q = "安罗替尼联合特瑞普利单抗试验以哪个指标(如ORR或PFS)作为主要终点?"
+    assert question_parts(q).measures == ()
+    text = ("Anlotinib plus toripalimab trial. The study included 154 patients with evaluable "
+            "efficacy, with an ORR of 10.13% and a median PFS of 5.63 months.")
+    close = {(1, 34): 0.62}  # cos(question, sentence) across languages
+    assert best_quote(q, [one_view(text, "en", "Anlotinib")], question_parts(q),
+                      semantic=close, min_similarity_across=0.5) is None
