@@ -388,10 +388,11 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             # language; otherwise the words (or, across languages, the meaning) must match
             bound = bool(wanted) and bool(parts.entities)
             need = min_overlap if wanted or parts.entities else 2 * min_overlap
-            # a value of the asked kind (a time, a count, a dose) about every named subject
-            # needs a little less meaning
+            # a value of the asked kind (a time, a count, a dose) about every named subject,
+            # or the year a year question asks, needs a little less meaning
+            year_given = asks_year and any(_calendar_year(c) for c in s.claims)
             floor = (min_similarity if same_language else across) - (
-                UNIT_BOUND_RELIEF if units and parts.entities else 0.0)
+                UNIT_BOUND_RELIEF if (units and parts.entities) or year_given else 0.0)
             if not bound and overlap < need and sim < floor:
                 continue
             score = overlap + sim + 0.01 * (len(views) - view.n)

@@ -444,3 +444,19 @@ def test_measures_given_as_examples_are_not_asked() -> None:
     close = {(1, 34): 0.62}  # cos(question, sentence) across languages
     assert best_quote(q, [one_view(text, "en", "Anlotinib")], question_parts(q),
                       semantic=close, min_similarity_across=0.5) is None
+
+
+def test_a_year_question_is_answered_by_the_sentence_giving_the_year() -> None:
+    """A year asked, a year given: a little less meaning suffices (cosine 0.49 across
+    languages, the floor 0.5 less the relief); a sentence with no year needs it all."""
+    from assistant.decide import best_quote
+
+    q = "In what year was the concept of oligometastasis formally defined, and by whom?"
+    dated = "在1995年,Hellman和Weichselbaum正式定义了肿瘤寡转移的概念。"
+    close = {(1, 0): 0.49}  # cos(question, sentence), as the embedder gave it on dev
+    found = best_quote(q, [one_view(dated, "zh", "寡转移")], question_parts(q), semantic=close,
+                       min_similarity_across=0.5)
+    assert found is not None and "1995" in found[1].text
+    undated = "Hellman和Weichselbaum正式定义了肿瘤寡转移的概念。"
+    assert best_quote(q, [one_view(undated, "zh", "寡转移")], question_parts(q),
+                      semantic=close, min_similarity_across=0.5) is None
