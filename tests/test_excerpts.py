@@ -186,3 +186,39 @@ def test_clauses_cut_after_commas_and_semicolons() -> None:
     text = "aa, bb; cc：dd"
     assert [text[a:b] for a, b in _clauses(text, 0, len(text))] == ["aa, ", "bb; ", "cc：", "dd"]
     assert [text[a:b] for a, b in _clauses(text, 4, 10)] == ["bb; ", "cc"]
+
+
+# the lexicon links an English question to Chinese sentences that share no word with it
+LEXICON_ZH = "骨转移很常见。唑来膦酸是一种双膦酸盐。地舒单抗是一种抗体。患者的骨相关事件风险较高。"
+
+
+@pytest.mark.parametrize("question, kept", [
+    ("What is denosumab?", "…地舒单抗是一种抗体。…"),  # an asked subject (drug)
+    ("How common are skeletal-related events?", "…患者的骨相关事件风险较高。"),  # a measure
+])
+def test_best_sentences_use_the_lexicon_across_languages(question: str, kept: str) -> None:
+    assert select_sentences([LEXICON_ZH], question, budget=28) == [kept]
+
+
+def test_best_sentences_prefer_a_number_for_a_quantity_question() -> None:
+    text = ("ALTER-S004 enrolled patients. ALTER-S004 enrolled 154 patients. "
+            "Quality of life was kept.")
+    assert select_sentences([text], ENROL_Q, budget=40) == ["…ALTER-S004 enrolled 154 patients.…"]
+
+
+LONG_FIRST = ("In ALTER-S004 the ORR was 28.57%, the disease control rate was 100%, and adverse "
+              "events were mostly mild, with hypertension the most common. Enrolment closed in "
+              "2019.")
+LONG_MIDDLE = ("Adverse events were mostly mild, hypertension was the most common, and in "
+               "ALTER-S004 the ORR was 28.57%, as reported.")
+
+
+@pytest.mark.parametrize("text, kept", [
+    # the passage's first sentence, cut to its first clause (at offset 0)
+    (LONG_FIRST, "In ALTER-S004 the ORR was 28.57%, … Enrolment closed in 2019."),
+    (LONG_MIDDLE, "…and in ALTER-S004 the ORR was 28.57%,…"),
+])
+def test_sentence_over_max_sentence_is_cut_to_its_best_clauses(text: str, kept: str) -> None:
+    assert select_sentences([text], ORR_Q, budget=200, max_sentence=40) == [kept]
+    # without the limit the whole sentence is kept
+    assert select_sentences([text], ORR_Q, budget=200) == [text]
