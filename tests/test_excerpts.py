@@ -313,3 +313,17 @@ def test_best_sentences_fill_the_budget_exactly_and_skip_what_does_not_fit(budge
 def test_excerpt_cuts_a_long_sentence_to_its_best_clauses(text: str, budget: int,
                                                           out: str) -> None:
     assert excerpt(text, ORR_Q, budget) == out
+
+
+def test_excerpt_scores_each_sentence_on_its_own() -> None:
+    # one sentence with both asked terms beats a window whose sentences have one each
+    text = "The ORR was high. Nothing else. The PFS was long. Both ORR and PFS were reported."
+    assert excerpt(text, "What were the ORR and the PFS?", 31) == \
+        "…Both ORR and PFS were reported."
+
+
+def test_excerpt_exact_term_outweighs_a_shared_word() -> None:
+    # "patients" and "ALTER-S004" are both shared words; the trial id is an exact term too
+    text = "Patients were treated. ALTER-S004 was run. Nothing else."
+    assert excerpt(text, "What was reported for patients in ALTER-S004?", 22) == \
+        "…ALTER-S004 was run.…"
