@@ -179,6 +179,7 @@ def test_answer_metrics_per_language_hand_computed() -> None:
         _result("e1", "en", abstained=True, correct=False),              # false refusal
         _result("e2", "en", answerable=False),                           # must-decline answered
         _result("e3", "en", answerable=False, abstained=True),           # must-decline declined
+        _result("e4", "en", answerable=False, abstained=True),           # must-decline declined
     ]
     m = metrics_for(results)
     assert m["answer"] == pytest.approx({
@@ -191,8 +192,8 @@ def test_answer_metrics_per_language_hand_computed() -> None:
     assert (en["wrong_shown"], en["wrong_shown_rate"], en["precision_answered"],
             en["evidence_read"]) == (1, 1.0, 0.0, None)   # e1's model input was not reported
     assert m["abstention"] == pytest.approx({
-        "correct_refusals": 1, "unanswerable": 2, "false_refusals": 1, "answerable": 3,
-        "refusal_rate_unanswerable": 0.5, "false_refusal_rate": 1 / 3})
+        "correct_refusals": 2, "unanswerable": 3, "false_refusals": 1, "answerable": 3,
+        "refusal_rate_unanswerable": 2 / 3, "false_refusal_rate": 1 / 3})
     # citation counts add up over the answers (a declined one has none)
     assert m["citation"] == pytest.approx({"sentences": 3, "supported": 2, "citations": 4,
                                            "precise": 3, "precision": 3 / 4, "recall": 2 / 3})
@@ -337,6 +338,26 @@ def test_citation_counts_hand_computed() -> None:
     # 3 sentences: #1 supported (by [1]); #2 wrong number; #3 has no citation
     # 3 citations: [1] on #1 precise, [2] on #1 not, [1] on #2 not
     assert counts == {"sentences": 3, "supported": 1, "citations": 3, "precise": 1}
+
+
+def test_citation_counts_go_on_past_short_and_unmarked_sentences() -> None:
+    p1 = _chunk(1, "The ORR was 10.13% and the median PFS was 5.63 months.")
+    p2 = _chunk(2, "Osteosarcoma is a primary bone malignant tumor.")
+    answer = ("No. Osteosarcoma is a primary bone malignant tumor [2]. No marker here at all. "
+              "The ORR was 10.13% [1][2].")
+    # "No." is not counted; the unmarked sentence counts, unsupported; two supported sentences
+    # with 3 citations, of which [2] on the ORR sentence is not precise
+    assert citation_counts(answer, {1: p1, 2: p2}, "en") == {
+        "sentences": 3, "supported": 2, "citations": 3, "precise": 2}
+
+
+@pytest.mark.xfail(strict=True, reason="found by these tests: citation_counts skips sentences "
+                   "shorter than 4 characters, so \"Yes.\" (4) is counted as an unsupported "
+                   "sentence, although its docstring names it as not counted")
+def test_citation_counts_do_not_count_a_bare_yes() -> None:
+    p1 = _chunk(1, "The ORR was 10.13% and the median PFS was 5.63 months.")
+    counts = citation_counts("Yes. The ORR was 10.13% [1].", {1: p1}, "en")
+    assert counts["sentences"] == 1
 
 
 def test_thresholds() -> None:
