@@ -323,7 +323,7 @@ def test_excerpt_scores_each_sentence_on_its_own() -> None:
 
 
 def test_excerpt_exact_term_outweighs_a_shared_word() -> None:
-    # "patients" and "ALTER-S004" are both shared words; the trial id is an exact term too
-    text = "Patients were treated. ALTER-S004 was run. Nothing else."
-    assert excerpt(text, "What was reported for patients in ALTER-S004?", 22) == \
-        "…ALTER-S004 was run.…"
+    # "patients" and "QLT" are both shared words; the acronym is an exact term too (and no
+    # lexicon entry: the exact-term bonus alone decides)
+    text = "Patients were treated. QLT met twice. Nothing else."
+    assert excerpt(text, "What did QLT report for patients?", 22) == "…QLT met twice.…"
