@@ -343,9 +343,9 @@ def test_citation_counts_hand_computed() -> None:
 def test_citation_counts_go_on_past_short_and_unmarked_sentences() -> None:
     p1 = _chunk(1, "The ORR was 10.13% and the median PFS was 5.63 months.")
     p2 = _chunk(2, "Osteosarcoma is a primary bone malignant tumor.")
-    answer = ("No. Osteosarcoma is a primary bone malignant tumor [2]. No marker here at all. "
+    answer = ("Osteosarcoma is a primary bone malignant tumor [2]. OK. No marker here at all. "
               "The ORR was 10.13% [1][2].")
-    # "No." is not counted; the unmarked sentence counts, unsupported; two supported sentences
+    # "OK." is not counted; the unmarked sentence counts, unsupported; two supported sentences
     # with 3 citations, of which [2] on the ORR sentence is not precise
     assert citation_counts(answer, {1: p1, 2: p2}, "en") == {
         "sentences": 3, "supported": 2, "citations": 3, "precise": 2}
