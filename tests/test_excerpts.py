@@ -327,5 +327,9 @@ def test_excerpt_exact_term_outweighs_a_shared_word() -> None:
     # lexicon entry: the exact-term bonus alone decides)
     text = "Patients were treated. QLT met twice. Nothing else."
     assert excerpt(text, "What did QLT report for patients?", 22) == "…QLT met twice.…"
+
+
+def test_best_sentences_exact_term_outweighs_a_shared_word() -> None:
+    text = "Patients were treated. QLT met twice. Nothing else."
     assert select_sentences([text], "What did QLT report for patients?", 22) == \
         ["…QLT met twice.…"]
