@@ -158,3 +158,57 @@ def test_chunk_document_keeps_heading_but_not_on_a_heading_only_chunk() -> None:
 ])
 def test_long_sentence_is_cut_at_soft_breaks(text: str, size: int, pieces: list[str]) -> None:
     assert [text[s:e] for s, e, _ in chunk_spans(text, size, 0)] == pieces
+
+
+@pytest.mark.parametrize("size", [0, -5])
+def test_chunk_size_must_be_positive(size: int) -> None:
+    with pytest.raises(ValueError) as err:
+        chunk_spans("Some text.", size, 0)
+    assert str(err.value) == "chunk size must be positive"
+
+
+def test_chunk_size_one_still_advances() -> None:
+    # the smallest size: a CJK character (weight 2) is over it, yet each is its own piece
+    assert [("骨骨")[s:e] for s, e, _ in chunk_spans("骨骨", 1, 0)] == ["骨", "骨"]
+
+
+def test_size_and_overlap_are_inclusive_bounds() -> None:
+    # each sentence is 11 weighted characters; two with their space are exactly 23
+    text = " ".join(f"Sentence {i}." for i in range(6))
+    pairs = [text[s:e] for s, e, _ in chunk_spans(text, 23, 11)]
+    assert pairs == [f"Sentence {i}. Sentence {i + 1}." for i in range(5)]  # 1 repeated
+    assert [text[s:e] for s, e, _ in chunk_spans(text, 23, 10)] == [
+        "Sentence 0. Sentence 1.", "Sentence 2. Sentence 3.", "Sentence 4. Sentence 5."]
+
+
+def test_last_piece_of_exactly_the_size_is_not_cut_again() -> None:
+    text = "x" * 10 + "abcdef,ghi"
+    assert [text[s:e] for s, e, _ in chunk_spans(text, 10, 0)] == ["x" * 10, "abcdef,ghi"]
+
+
+def test_chunk_does_not_end_on_the_next_sections_heading() -> None:
+    # "Intro." is under a quarter full, so the heading may join it, but the section's body
+    # does not fit: the heading goes with its body, not at the end of "Intro."
+    text = "Intro.\n# Results\nThe objective response rate was ten percent in all arms."
+    assert [(text[s:e], h) for s, e, h in chunk_spans(text, 70, 0)] == [
+        ("Intro.", ""),
+        ("# Results\nThe objective response rate was ten percent in all arms.", "Results")]
+
+
+def test_heading_keeps_its_own_leading_letters() -> None:
+    # only the Markdown marks are stripped: "X-ray" keeps its X
+    text = "## X-ray findings\nLytic lesions were seen in the femur. Two patients had fractures."
+    assert [h for _, _, h in chunk_spans(text, 60, 0)] == ["X-ray findings", "X-ray findings"]
+
+
+def test_chunks_carry_the_documents_kind_and_id() -> None:
+    text = "One sentence here. Another one."
+    doc = Document(doc_id="d", title="T", text=text, language="en", kind="guideline")
+    chunks = chunk_document(doc, 20, 0)
+    assert [(c.text, c.kind, c.doc_id) for c in chunks] == [
+        ("One sentence here.", "guideline", "d"), ("Another one.", "guideline", "d")]
+    # the same passage in another document is another chunk
+    other = chunk_document(doc.model_copy(update={"doc_id": "e"}), 20, 0)
+    assert {c.chunk_id for c in chunks}.isdisjoint(c.chunk_id for c in other)
+    # ids are what an existing index stores: a change of scheme would orphan every index
+    assert [c.chunk_id for c in chunks] == ["e8e1887d476b253eaf6a", "2f9ddccb0c3cadbb4c44"]

@@ -143,6 +143,7 @@ ENROL_Q = "How many patients were enrolled in ALTER-S004?"
     (ENROL_Q, "ALTER-S004 enrolled 154 patients.", 3 / 4 + 0.5 + 0.3, None),
     (ENROL_Q, "Patients were enrolled.", 2 / 4, None),
     (ENROL_Q, "Enrolment closed in 2019.", 0.3, None),
+    ("ORR?", "The ORR was high.", 1.0 + 0.5, None),  # one word asked, and found
 ])
 def test_sentence_score_hand_computed(question: str, sentence: str, score: float,
                                       with_lexicon: float | None) -> None:
@@ -180,9 +181,155 @@ def test_best_window(scores: list[float], budget: int, window: tuple[int, int]) 
 def test_best_window_single_span_over_budget_stands_alone() -> None:
     assert _best_window("aaaaa b", [(0, 5), (6, 7)], [1, 0], 3) == (0, 1)
     assert _best_window("aaaaa b", [(0, 5), (6, 7)], [0, 1], 3) == (1, 2)
+    # it competes on its own score with the windows that fit
+    assert _best_window("aaaaa b", [(0, 5), (6, 7)], [1.5, 1.0], 3) == (0, 1)
 
 
 def test_clauses_cut_after_commas_and_semicolons() -> None:
     text = "aa, bb; cc：dd"
     assert [text[a:b] for a, b in _clauses(text, 0, len(text))] == ["aa, ", "bb; ", "cc：", "dd"]
     assert [text[a:b] for a, b in _clauses(text, 4, 10)] == ["bb; ", "cc"]
+
+
+# the lexicon links an English question to Chinese sentences that share no word with it
+LEXICON_ZH = "骨转移很常见。唑来膦酸是一种双膦酸盐。地舒单抗是一种抗体。患者的骨相关事件风险较高。"
+
+
+@pytest.mark.parametrize("question, kept", [
+    ("What is denosumab?", "…地舒单抗是一种抗体。…"),  # an asked subject (drug)
+    ("How common are skeletal-related events?", "…患者的骨相关事件风险较高。"),  # a measure
+])
+def test_best_sentences_use_the_lexicon_across_languages(question: str, kept: str) -> None:
+    assert select_sentences([LEXICON_ZH], question, budget=28) == [kept]
+
+
+def test_best_sentences_prefer_a_number_for_a_quantity_question() -> None:
+    text = ("ALTER-S004 enrolled patients. ALTER-S004 enrolled 154 patients. "
+            "Quality of life was kept.")
+    assert select_sentences([text], ENROL_Q, budget=40) == ["…ALTER-S004 enrolled 154 patients.…"]
+
+
+LONG_FIRST = ("In ALTER-S004 the ORR was 28.57%, the disease control rate was 100%, and adverse "
+              "events were mostly mild, with hypertension the most common. Enrolment closed in "
+              "2019.")
+LONG_MIDDLE = ("Adverse events were mostly mild, hypertension was the most common, and in "
+               "ALTER-S004 the ORR was 28.57%, as reported.")
+
+
+@pytest.mark.parametrize("text, kept", [
+    # the passage's first sentence, cut to its first clause (at offset 0)
+    (LONG_FIRST, "In ALTER-S004 the ORR was 28.57%, … Enrolment closed in 2019."),
+    (LONG_MIDDLE, "…and in ALTER-S004 the ORR was 28.57%,…"),
+])
+def test_sentence_over_max_sentence_is_cut_to_its_best_clauses(text: str, kept: str) -> None:
+    assert select_sentences([text], ORR_Q, budget=200, max_sentence=40) == [kept]
+    # without the limit the whole sentence is kept
+    assert select_sentences([text], ORR_Q, budget=200) == [text]
+
+
+@pytest.mark.parametrize("question, text, kept", [
+    ("What is denosumab?", LEXICON_ZH, "…地舒单抗是一种抗体。…"),  # a subject, via the lexicon
+    ("How common are skeletal-related events?", LEXICON_ZH, "…患者的骨相关事件风险较高。"),
+    # an exact term (trial id) is all an English question shares with this Chinese passage
+    ("What is the status of ALTER-S004?",
+     "多项试验已开展。ALTER-S004研究已完成入组。其余试验仍在进行。",
+     "…ALTER-S004研究已完成入组。…"),
+    (ENROL_Q, "ALTER-S004 enrolled patients. ALTER-S004 enrolled 154 patients. Quality of life "
+     "was kept.", "…ALTER-S004 enrolled 154 patients.…"),  # the number decides
+])
+def test_excerpt_scores_by_lexicon_exact_terms_and_numbers(question: str, text: str,
+                                                           kept: str) -> None:
+    assert excerpt(text, question, 40 if text.isascii() else 28) == kept
+
+
+SEMANTIC_EN = ("Denosumab lowers risk in patients. Denosumab was given monthly. It cut SRE by a "
+               "fifth. Calcium was added.")
+SEMANTIC_Q = "How much does denosumab lower the risk of skeletal events in patients?"
+
+
+def _meaning(calls: list[list[str]]):
+    def meaning(sentences):  # stands in for EmbeddingGemma: close only for the SRE sentence
+        calls.append(list(sentences))
+        return [1.0 if "SRE" in s else 0.0 for s in sentences]
+    return meaning
+
+
+def test_excerpt_semantic_score_finds_the_sentence_words_miss() -> None:
+    # by words the first sentence wins (denosumab, risk, patients); by meaning the SRE one
+    assert excerpt(SEMANTIC_EN, SEMANTIC_Q, 36) == "Denosumab lowers risk in patients.…"
+    calls: list[list[str]] = []
+    assert excerpt(SEMANTIC_EN, SEMANTIC_Q, 36, semantic=_meaning(calls)) == \
+        "…It cut SRE by a fifth.…"
+    assert calls == [["Denosumab lowers risk in patients.", "Denosumab was given monthly.",
+                      "It cut SRE by a fifth.", "Calcium was added."]]
+    # two sentences are enough to compare
+    two = "Denosumab lowers risk in patients. It cut SRE by a fifth."
+    assert excerpt(two, SEMANTIC_Q, 36, semantic=_meaning([])) == "…It cut SRE by a fifth."
+
+
+def test_excerpt_of_one_sentence_does_not_embed_it() -> None:
+    calls: list[list[str]] = []
+    text = "Denosumab lowers the risk of skeletal events in all patients, every month"
+    assert excerpt(text, SEMANTIC_Q, 36, semantic=_meaning(calls)) == \
+        "Denosumab lowers the risk of skeleta…"
+    assert calls == []  # nothing to compare it with: no embedding call
+
+
+def test_best_sentences_semantic_score_outweighs_words() -> None:
+    (kept,) = select_sentences([SEMANTIC_EN], SEMANTIC_Q, budget=36, semantic=_meaning([]))
+    assert kept == "…It cut SRE by a fifth.…"
+
+
+@pytest.mark.parametrize("text, budget, out", [
+    ("ORR was 10%. ", 13, "ORR was 10%. "),  # exactly the budget: unchanged, space and all
+    ("骨转移。", 1, ELLIPSIS),  # not even one character fits
+    ("   \n   ", 2, ""),  # nothing but space
+])
+def test_excerpt_edges(text: str, budget: int, out: str) -> None:
+    assert excerpt(text, "ORR?", budget) == out
+
+
+def test_best_sentences_prefer_the_higher_ranked_passage() -> None:
+    sentence = "In ALTER-S004 the ORR was 28.57%."
+    kept = select_sentences(["Background here. " + sentence, sentence + " More text."], ORR_Q,
+                            budget=weighted_len(sentence))
+    assert kept == [ELLIPSIS + sentence, ""]
+
+
+@pytest.mark.parametrize("budget", [17, 20])
+def test_best_sentences_fill_the_budget_exactly_and_skip_what_does_not_fit(budget: int) -> None:
+    # the best sentence is too long for the budget: the next best (17 characters) still fits
+    text = ("The ORR of ALTER-S004 was 28.57% in the whole trial population. The ORR was high. "
+            "Other.")
+    assert select_sentences([text], ORR_Q, budget) == ["…The ORR was high.…"]
+
+
+@pytest.mark.parametrize("text, budget, out", [
+    # a sentence over the budget: its best clause, without the space after the comma
+    (LONG_MIDDLE, 45, "…and in ALTER-S004 the ORR was 28.57%,…"),
+    (LONG_FIRST, 45, "In ALTER-S004 the ORR was 28.57%,…"),
+    (LONG_MIDDLE, 60, "…and in ALTER-S004 the ORR was 28.57%, as reported."),
+])
+def test_excerpt_cuts_a_long_sentence_to_its_best_clauses(text: str, budget: int,
+                                                          out: str) -> None:
+    assert excerpt(text, ORR_Q, budget) == out
+
+
+def test_excerpt_scores_each_sentence_on_its_own() -> None:
+    # one sentence with both asked terms beats a window whose sentences have one each
+    text = "The ORR was high. Nothing else. The PFS was long. Both ORR and PFS were reported."
+    assert excerpt(text, "What were the ORR and the PFS?", 31) == \
+        "…Both ORR and PFS were reported."
+
+
+def test_excerpt_exact_term_outweighs_a_shared_word() -> None:
+    # "patients" and "QLT" are both shared words; the acronym is an exact term too (and no
+    # lexicon entry: the exact-term bonus alone decides)
+    text = "Patients were treated. QLT met twice. Nothing else."
+    assert excerpt(text, "What did QLT report for patients?", 22) == "…QLT met twice.…"
+
+
+def test_best_sentences_exact_term_outweighs_a_shared_word() -> None:
+    text = "Patients were treated. QLT met twice. Nothing else."
+    assert select_sentences([text], "What did QLT report for patients?", 22) == \
+        ["…QLT met twice.…"]

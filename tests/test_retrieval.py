@@ -8,14 +8,24 @@ in-language BM25 may only reorder passages within the places its language alread
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
 from assistant.config import Settings
+from assistant.errors import BadQuestionError
 from assistant.models import Embedder
-from assistant.retrieval import Retriever, anchor_terms, language_slots, rrf, score_fusion
+from assistant.retrieval import (
+    MAX_K,
+    Retriever,
+    anchor_terms,
+    check_k,
+    language_slots,
+    rrf,
+    score_fusion,
+)
 from assistant.types import RetrievedChunk
 from ingest.keywords import tokenize
 
@@ -36,18 +46,23 @@ class OneVector(Embedder):
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
+        self.kinds: list[str] = []
 
     def embed(self, texts: Sequence[str], *, kind: str) -> np.ndarray:
         self.calls.append(list(texts))
+        self.kinds.append(kind)
         return np.tile(np.array([1.0, 0.0], dtype=np.float32), (len(texts), 1))
 
 
 class TableStore:
-    """Cosines from a table; BM25 = occurrences of the query tokens in the lower-cased text."""
+    """Cosines from a table; BM25 = occurrences of the query tokens in the lower-cased text.
+    Both searches keep to a language filter; ``vectorless`` passages have no stored vector."""
 
-    def __init__(self, passages: dict[str, tuple[str, str, float]]) -> None:
+    def __init__(self, passages: dict[str, tuple[str, str, float]],
+                 vectorless: Sequence[str] = ()) -> None:
         # chunk_id -> (language, text, cosine with every question)
         self.passages = passages
+        self.vectorless = set(vectorless)
         self.keyword_calls: list[tuple[list[str], dict | None]] = []
 
     def _make(self, cid: str, **scores: float) -> RetrievedChunk:
@@ -55,7 +70,9 @@ class TableStore:
         return chunk(cid, language, text, **scores)
 
     def dense_search(self, vector: np.ndarray, k: int, filters=None) -> list[RetrievedChunk]:
-        ranked = sorted(self.passages, key=lambda c: -self.passages[c][2])
+        langs = (filters or {}).get("language")
+        ranked = sorted((c for c, (language, _, _) in self.passages.items()
+                         if not langs or language in langs), key=lambda c: -self.passages[c][2])
         return [self._make(c, dense=self.passages[c][2]) for c in ranked[:k]]
 
     def keyword_search(self, tokens: Sequence[str], k: int, filters=None
@@ -73,15 +90,23 @@ class TableStore:
         return [self._make(c, bm25=n) for c, n in hits[:k]]
 
     def chunk_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        return {c: np.array([self.passages[c][2], 0.0], dtype=np.float32) for c in chunk_ids}
+        return {c: np.array([self.passages[c][2], 0.0], dtype=np.float32) for c in chunk_ids
+                if c not in self.vectorless}
+
+
+def retrieve_chunks(passages: dict[str, tuple[str, str, float]], question: str, fusion: str,
+                    filters: dict | None = None, vectorless: Sequence[str] = (),
+                    **retrieval: float) -> list[RetrievedChunk]:
+    settings = Settings(retrieval={"fusion": fusion, **retrieval})
+    store = TableStore(passages, vectorless)
+    return Retriever(settings, OneVector(), store).retrieve(question, filters=filters,
+                                                            k=len(passages))
 
 
 def retrieve(passages: dict[str, tuple[str, str, float]], question: str, fusion: str,
-             **retrieval: float) -> list[str]:
-    settings = Settings(retrieval={"fusion": fusion, **retrieval})
-    store = TableStore(passages)
-    got = Retriever(settings, OneVector(), store).retrieve(question, k=len(passages))
-    return [c.chunk_id for c in got]
+             filters: dict | None = None, **retrieval: float) -> list[str]:
+    return [c.chunk_id for c in retrieve_chunks(passages, question, fusion, filters,
+                                                **retrieval)]
 
 
 # -- the cases ---------------------------------------------------------------------------------
@@ -116,6 +141,9 @@ TRIAL_QUESTION = "ALTER-S004研究的ORR是多少?"
     # rrf: 1/(60+rank) per ranking, keyword ranking weighted 0.05; a passage in both wins a
     # near-tie: en_trial 1/62 + 0.05/61 > zh_other 1/61
     (TRIAL_ID, TRIAL_QUESTION, "rrf", ["en_trial", "zh_other", "en_far"]),
+    # rrf has no language slots: Chinese BM25 lifts both Chinese passages over en_orr (1/61):
+    # zh_orr 1/62 + 0.05/62, zh_more 1/63 + 0.05/61
+    (CROSS_LINGUAL, ZH_QUESTION, "rrf", ["zh_orr", "zh_more", "en_orr", "en_far"]),
     # guarded, anchor bonus: the trial id moves the English passage over the Chinese near-tie
     (TRIAL_ID, TRIAL_QUESTION, "guarded", ["en_trial", "zh_other", "en_far"]),
     # guarded, language slots: English keeps first place (cosine 0.50) although Chinese BM25
@@ -123,9 +151,23 @@ TRIAL_QUESTION = "ALTER-S004研究的ORR是多少?"
     # BM25 reorders: zh_more (8 hits) before zh_orr (4 hits)
     (CROSS_LINGUAL, ZH_QUESTION, "guarded", ["en_orr", "zh_more", "zh_orr", "en_far"]),
 ], ids=["dense-cross-lingual", "dense-trial-id", "keyword-cross-lingual", "keyword-trial-id",
-        "rrf-trial-id", "guarded-anchor", "guarded-language-slots"])
+        "rrf-trial-id", "rrf-cross-lingual", "guarded-anchor", "guarded-language-slots"])
 def test_fusion_order(passages, question, fusion, expected) -> None:
     assert retrieve(passages, question, fusion) == expected
+
+
+@pytest.mark.parametrize("fusion, expected", [
+    # the cosine's reciprocal rank, weight 1; the keyword ranking (zh_more 8 hits, zh_orr 4)
+    # adds keyword_weight 0.05 over its own rank
+    ("rrf", {"zh_orr": 1 / 62 + 0.05 / 62, "zh_more": 1 / 63 + 0.05 / 61, "en_orr": 1 / 61,
+             "en_far": 1 / 64}),
+    # keyword alone: its ranking has the full weight, 1 / (60 + rank)
+    ("keyword", {"zh_more": 1 / 61, "zh_orr": 1 / 62}),
+])
+def test_rank_fusion_scores(fusion: str, expected: dict[str, float]) -> None:
+    got = retrieve_chunks(CROSS_LINGUAL, ZH_QUESTION, fusion)
+    assert [c.chunk_id for c in got] == list(expected)
+    assert {c.chunk_id: c.score for c in got} == pytest.approx(expected)
 
 
 def test_chinese_question_keeps_an_english_passage_slot() -> None:
@@ -199,6 +241,130 @@ def test_extra_queries_are_searched_too() -> None:
     assert [t for t, _ in store.keyword_calls] == [["denosumab"], ["skeletal-related"]]
 
 
+def test_question_without_anchors_searches_its_language_only() -> None:
+    # no identifiers, numbers or acronyms: no anchor search over nothing
+    store = TableStore(CROSS_LINGUAL)
+    Retriever(Settings(), OneVector(), store).retrieve(ZH_QUESTION, k=3)
+    assert store.keyword_calls == [(tokenize(ZH_QUESTION), {"language": ["zh"]})]
+
+
+@pytest.mark.parametrize("passages, question, fusion, filters, expected", [
+    (CROSS_LINGUAL, ZH_QUESTION, "dense", {"language": ["en"]}, ["en_orr", "en_far"]),
+    # unfiltered, both languages match (zh_more twice; en_orr and zh_orr once, in store order)
+    (CROSS_LINGUAL, "安罗替尼 anlotinib", "keyword", None, ["zh_more", "en_orr", "zh_orr"]),
+    (CROSS_LINGUAL, "安罗替尼 anlotinib", "keyword", {"language": ["en"]}, ["en_orr"]),
+    (CROSS_LINGUAL, ZH_QUESTION, "rrf", {"language": ["en"]}, ["en_orr", "en_far"]),
+    # the anchor search keeps to the filter too: the English trial passage stays out
+    (TRIAL_ID, TRIAL_QUESTION, "guarded", {"language": ["zh"]}, ["zh_other"]),
+], ids=["dense", "keyword-unfiltered", "keyword", "rrf", "guarded-anchor"])
+def test_filters_hold_for_every_search(passages, question, fusion, filters, expected) -> None:
+    assert retrieve(passages, question, fusion, filters) == expected
+
+
+def test_fetch_k_bounds_each_search() -> None:
+    # one candidate from the keyword search: zh_orr (4 hits) never reaches the fusion
+    assert retrieve(CROSS_LINGUAL, ZH_QUESTION, "keyword", fetch_k=1) == ["zh_more"]
+
+
+def test_keyword_only_hit_gets_its_cosine_before_guarded_fusion() -> None:
+    # two dense candidates (en_orr, zh_orr); zh_more comes from Chinese BM25 alone. Its cosine
+    # 0.46 is looked up, so it takes the first Chinese place on 0.46 + 0.05 (a bonus alone,
+    # 0.05, would put it last)
+    got = retrieve_chunks(CROSS_LINGUAL, ZH_QUESTION, "guarded", fetch_k=2)
+    assert [c.chunk_id for c in got] == ["en_orr", "zh_more", "zh_orr"]
+    assert [c.score for c in got] == pytest.approx([0.50, 0.46 + 0.05, 0.47 + 0.05 * 4 / 8])
+    assert [c.dense_score for c in got] == pytest.approx([0.50, 0.46, 0.47])
+
+
+def test_keyword_only_hit_gets_its_cosine_after_rank_fusion() -> None:
+    # rrf does not use the cosine, but the passages it returns carry it (out-of-scope check)
+    got = retrieve_chunks(CROSS_LINGUAL, ZH_QUESTION, "rrf", fetch_k=2)
+    assert [c.chunk_id for c in got] == ["zh_orr", "en_orr", "zh_more"]
+    assert [c.dense_score for c in got] == pytest.approx([0.47, 0.50, 0.46])
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "guarded"])
+def test_keyword_hit_without_a_stored_vector_keeps_no_cosine(fusion: str) -> None:
+    got = retrieve_chunks(CROSS_LINGUAL, ZH_QUESTION, fusion, fetch_k=2,
+                          vectorless=["zh_more"])
+    cosines = {c.chunk_id: c.dense_score for c in got}
+    assert cosines == {"en_orr": pytest.approx(0.50), "zh_orr": pytest.approx(0.47),
+                       "zh_more": None}
+
+
+@pytest.mark.parametrize("k, shown", [
+    (0, "k=0"), (-1, "k=-1"), (51, "k=51"), (True, "k=True"), (False, "k=False"),
+    (2.5, "k=2.5"), ("3", "k='3'"),
+])
+def test_check_k_rejects_what_is_not_1_to_50(k, shown: str) -> None:
+    with pytest.raises(BadQuestionError) as err:
+        check_k(k)
+    assert str(err.value) == (f"{shown} passages is not possible: give a whole number from 1 "
+                              "to 50 (or leave it out for CLINCITE_RETRIEVAL__K)")
+
+
+@pytest.mark.parametrize("k", [None, 1, 2, MAX_K])
+def test_check_k_accepts_none_and_1_to_50(k) -> None:
+    check_k(k)
+
+
+@pytest.mark.parametrize("k, expected", [(1, ["en_trial"]), (MAX_K, ["en_trial", "zh_other",
+                                                                      "en_far"])])
+def test_retrieve_returns_at_most_k(k: int, expected: list[str]) -> None:
+    got = Retriever(Settings(), OneVector(), TableStore(TRIAL_ID)).retrieve(TRIAL_QUESTION, k=k)
+    assert [c.chunk_id for c in got] == expected
+
+
+def test_retrieve_rejects_a_bad_k_before_searching() -> None:
+    store, embedder = TableStore(TRIAL_ID), OneVector()
+    with pytest.raises(BadQuestionError, match="k=0 passages is not possible"):
+        Retriever(Settings(), embedder, store).retrieve(TRIAL_QUESTION, k=0)
+    assert embedder.calls == [] and store.keyword_calls == []
+
+
+def test_questions_are_embedded_as_queries() -> None:
+    embedder = OneVector()
+    Retriever(Settings(), embedder, TableStore(TRIAL_ID)).retrieve(
+        TRIAL_QUESTION, extra_queries=["ALTER-S004 ORR"])
+    assert embedder.calls == [[TRIAL_QUESTION, "ALTER-S004 ORR"]]
+    assert embedder.kinds == ["query"]
+
+
+@pytest.mark.parametrize("fusion", ["dense", "rrf", "guarded"])
+def test_last_query_is_the_question_and_its_vector(fusion: str) -> None:
+    retriever = Retriever(Settings(retrieval={"fusion": fusion}), OneVector(),
+                          TableStore(TRIAL_ID))
+    assert retriever.last_query is None
+    retriever.retrieve(TRIAL_QUESTION, extra_queries=["ALTER-S004 ORR"])
+    assert retriever.last_query is not None
+    question, vector = retriever.last_query
+    assert question == TRIAL_QUESTION
+    assert vector.tolist() == [1.0, 0.0]
+
+
+def test_keyword_fusion_leaves_no_query_vector() -> None:
+    retriever = Retriever(Settings(retrieval={"fusion": "keyword"}), OneVector(),
+                          TableStore(TRIAL_ID))
+    retriever.retrieve(TRIAL_QUESTION)
+    assert retriever.last_query is None
+
+
+@pytest.mark.parametrize("fusion, not_run", [
+    ("dense", "keyword_s"), ("keyword", "dense_s"), ("rrf", None), ("guarded", None),
+])
+def test_timings_are_the_durations_of_each_step(fusion: str, not_run: str | None) -> None:
+    timings: dict[str, float] = {}
+    retriever = Retriever(Settings(retrieval={"fusion": fusion}), OneVector(),
+                          TableStore(TRIAL_ID))
+    t0 = time.perf_counter()
+    retriever.retrieve(TRIAL_QUESTION, timings=timings)
+    elapsed = time.perf_counter() - t0
+    assert set(timings) == {"embed_query_s", "dense_s", "keyword_s", "search_s", "fusion_s"}
+    assert all(isinstance(v, float) and 0.0 <= v <= elapsed for v in timings.values()), timings
+    if not_run:
+        assert timings[not_run] == 0.0  # a search that is not run takes no time
+
+
 # -- the pure pieces -------------------------------------------------------------------------
 
 
@@ -249,6 +415,17 @@ def test_score_fusion_zero_bm25_is_no_bonus() -> None:
     pool = {"a": chunk("a", "en", dense=0.5), "b": chunk("b", "en", dense=0.4)}
     fused = score_fusion([([chunk("b", "en", bm25=0.0)], 1.0, "anchor")], pool)
     assert fused == [("a", pytest.approx(0.5)), ("b", pytest.approx(0.4))]
+
+
+@pytest.mark.parametrize("c_bm25", [0.0, None])
+def test_score_fusion_hit_without_bm25_sets_no_scale(c_bm25: float | None) -> None:
+    # the best BM25 in the ranking is b's 0.5, so b gets the whole weight; c adds nothing
+    pool = {"a": chunk("a", "en", dense=0.5), "b": chunk("b", "en", dense=0.4),
+            "c": chunk("c", "en", dense=0.3)}
+    ranking = [chunk("b", "en", bm25=0.5), chunk("c", "en", bm25=c_bm25)]
+    fused = score_fusion([(ranking, 0.2, "anchor")], pool)
+    assert fused == [("b", pytest.approx(0.6)), ("a", pytest.approx(0.5)),
+                     ("c", pytest.approx(0.3))]
 
 
 @pytest.mark.parametrize("base_langs, fused, expected", [
