@@ -194,8 +194,8 @@ def citation_counts(answer: str, cited: Mapping[int, RetrievedChunk], language: 
     counts = {"sentences": 0, "supported": 0, "citations": 0, "precise": 0}
     for sentence in split_answer(answer):
         bare, markers = parse_markers(sentence)
-        if len(bare) < 4:
-            continue
+        if len(bare.strip().rstrip(".。!！?？")) < 4:
+            continue  # "Yes.", "否。": no content of its own
         counts["sentences"] += 1
         valid = [cited[m] for m in markers if m in cited]
         counts["citations"] += len(markers)
