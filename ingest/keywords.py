@@ -104,7 +104,9 @@ ANCHOR_RE = re.compile(r"\d|^[a-z]{2,}[-\d]")
 def anchor_terms(question: str, tokens: Sequence[str]) -> list[str]:
     """Tokens that mean the same in any language: identifiers and numbers (alter-s004, 28.57%,
     pd-1), and Latin acronyms written in capitals in the question (ORR, PFS, RANKL, SBRT)."""
-    acronyms = {a.lower() for a in re.findall(r"\b[A-Z][A-Z0-9\-]{2,}\b", question)}
+    # not \b: between "的" and "ORR" there is no word boundary (CJK characters are \w)
+    acronyms = {a.lower() for a in re.findall(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9\-]{2,}(?![A-Za-z0-9])",
+                                               question)}
     out = []
     for t in tokens:
         if ANCHOR_RE.search(t) or t in acronyms:

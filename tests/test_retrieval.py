@@ -209,7 +209,7 @@ def test_guarded_searches_same_language_and_anchors_separately() -> None:
     Retriever(Settings(), OneVector(), store).retrieve(TRIAL_QUESTION, k=3)
     same, anchors = store.keyword_calls
     assert same[1] == {"language": ["zh"]}
-    assert anchors == (["alter-s004"], None)
+    assert anchors == (["alter-s004", "orr"], None)
 
 
 def test_guarded_same_language_search_respects_a_language_filter() -> None:
@@ -379,10 +379,8 @@ def test_anchor_terms(question: str, expected: list[str]) -> None:
     assert anchor_terms(question, tokenize(question)) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="found by these tests: \\b does not separate a Latin "
-                   "acronym from adjacent CJK characters, so 'ORR' in a Chinese question is no "
-                   "anchor (retrieval.anchor_terms)")
 def test_acronym_inside_chinese_question_is_an_anchor() -> None:
+    """Found by these tests: \\b does not separate a Latin acronym from CJK characters."""
     question = "ALTER-S004研究的ORR是多少?"
     assert anchor_terms(question, tokenize(question)) == ["alter-s004", "orr"]
 
