@@ -54,12 +54,23 @@ def test_chinese_question_finds_english_record_through_its_translation(
 
 def test_without_translation_the_english_record_is_missed(settings: Settings, corpus: Path
                                                           ) -> None:
-    # the control for the test above: the hashing embedder has no cross-lingual meaning
+    # the control for the test above: the hashing embedder has no cross-lingual meaning, and
+    # with "SBRT" written as 立体定向放疗 no acronym anchors a search in the other language
     bot, llm, searched = make_bot(settings, corpus, translate=False)
-    answer = bot.ask(ZH_QUESTION)
-    assert searched == [[ZH_QUESTION]]
+    no_anchor = ZH_QUESTION.replace("SBRT", "立体定向放疗")
+    answer = bot.ask(no_anchor)
+    assert searched == [[no_anchor]]
     assert all(p.doc_id != TRIAL_RECORD for p in answer.retrieved)
     assert all("You translate" not in m[0].content for m in llm.history)
+
+
+def test_an_acronym_in_a_chinese_question_finds_the_english_record(settings: Settings,
+                                                                   corpus: Path) -> None:
+    """"SBRT骨肉瘤…": the acronym is an anchor searched in every language, so the English
+    record is found even without translation."""
+    bot, llm, searched = make_bot(settings, corpus, translate=False)
+    answer = bot.ask(ZH_QUESTION)
+    assert any(p.doc_id == TRIAL_RECORD for p in answer.retrieved)
 
 
 @pytest.mark.parametrize("question, reply, target, searched_as", [
