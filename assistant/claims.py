@@ -71,9 +71,13 @@ def _paren_depth(text: str) -> list[int]:
 GROUP_SIZE_RE = re.compile(r"(?<![A-Za-z])[nN]\s*=\s*$")
 
 
+def _after_n_equals(text: str, start: int) -> bool:
+    return bool(GROUP_SIZE_RE.search(text[max(0, start - 4):start]))
+
+
 def is_group_size(text: str, q: Quantity) -> bool:
     """"(n=625)": how many patients a group has — a count, of no measure named near it."""
-    return bool(GROUP_SIZE_RE.search(text[max(0, q.start - 4):q.start]))
+    return _after_n_equals(text, q.start)
 
 
 def extract_quantities(text: str, lex: Lexicon | None = None) -> list[Quantity]:
@@ -93,7 +97,7 @@ def extract_quantities(text: str, lex: Lexicon | None = None) -> list[Quantity]:
             close = _matching_paren(text, end)
             if close is not None:
                 unit = lex.unit_at(text, close + 1)
-        if unit is None and GROUP_SIZE_RE.search(text[max(0, m.start() - 4):m.start()]):
+        if unit is None and _after_n_equals(text, m.start()):
             unit = ("patient", end)  # "中风险组(n=625)": a number of patients
         found.append(Quantity(canonical(m.group(0)), unit[0] if unit else None, m.start(),
                               end, depth[m.start()] > 0, unit[1] if unit else -1))
