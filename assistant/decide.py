@@ -76,8 +76,8 @@ ZH_DECISIONS = {"是的": "yes", "是": "yes", "有效": "yes", "否": "no", "�
                 "无效": "no", "没有": "no", "可能": "maybe", "也许": "maybe", "不确定": "maybe",
                 "不清楚": "maybe", "尚不明确": "maybe"}
 # longest first, so 不确定 is "maybe", not 不
-ZH_DECISION_ALTERNATION = "|".join(sorted(ZH_DECISIONS, key=len, reverse=True))
-_DRAFT_DECISION_RE = re.compile(rf"^\W*(?:(yes|no|maybe)\b|({ZH_DECISION_ALTERNATION}))",
+ZH_DECISION_WORDS = tuple(sorted(ZH_DECISIONS, key=len, reverse=True))
+_DRAFT_DECISION_RE = re.compile(rf"^\W*(?:(yes|no|maybe)\b|({'|'.join(ZH_DECISION_WORDS)}))",
                                 re.IGNORECASE)
 DECISION_TEXT = {
     "en": {"yes": "In short: yes.", "no": "In short: no.",
@@ -194,6 +194,13 @@ ASKED_UNITS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     (re.compile(r"剂量|多少毫克|\bdoses?\b|\bdosed\b|how much .* (?:given|take)",
                 re.IGNORECASE), frozenset({"mg", "g", "ug", "mg_kg", "gy", "mci", "mbq", "ml"})),
 )
+
+
+def of_kind(claim: Claim, units: frozenset[str]) -> bool:
+    """A value of the kind asked: in one of ``units`` — or a bare number where a count of
+    patients is asked ("共纳入1733名" and "入组21" alike)."""
+    unit = claim.quantity.unit
+    return unit in units or (unit is None and "patient" in units)
 
 
 YEAR_Q_RE = re.compile(r"哪一?年|何年|年份|什么时候|\bwhen\b|\bwhich year\b|\bwhat year\b",
@@ -369,8 +376,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                     continue
                 if wanted and not any(c.measures & wanted for c in claims):
                     continue
-                if units and not any(c.quantity.unit in units or (
-                        c.quantity.unit is None and "patient" in units) for c in claims):
+                if units and not any(of_kind(c, units) for c in claims):
                     continue  # asked a time, a count or a dose: a value of that kind
                 if not wanted and all(measures_in(clause_text(s.text, c)) - named and
                                       not (c.quantity.unit in units and not c.measures)
@@ -423,8 +429,7 @@ def answer_values(sentences: Sequence[str], question: str, parts: Parts) -> set[
                 continue
             if q.value in q_numbers or (not asks_year and _calendar_year(c)):
                 continue
-            of_unit = q.unit in units or (q.unit is None and "patient" in units)
-            if (wanted or units) and not (c.measures & wanted or (units and of_unit)):
+            if (wanted or units) and not (c.measures & wanted or (units and of_kind(c, units))):
                 continue
             out.add(tuple(sorted({q.value, q.partner or q.value})))
     return out

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol
 
 from assistant.citations import Similarity, parse_markers, split_answer, supporting_passages
-from assistant.decide import ZH_DECISION_ALTERNATION, ZH_DECISIONS
+from assistant.decide import ZH_DECISION_WORDS, ZH_DECISIONS
 from assistant.types import RetrievedChunk
 
 _WS = re.compile(r"\s+")
@@ -146,8 +146,7 @@ def decision_scores(gold: Sequence[str], predicted: Sequence[str | None],
 # English words, or Chinese decisions (assistant.decide's table) — longest first, so 不确定 is
 # "maybe" not 不; a bare 是 only as an answer of its own ("是。", "是，…"), never the copula of
 # "结论是无效"
-_ZH_WORDS = [r"是(?=[，,。！!；;\s]|$)" if w == "是" else w
-             for w in ZH_DECISION_ALTERNATION.split("|")]
+_ZH_WORDS = [r"是(?=[，,。！!；;\s]|$)" if w == "是" else w for w in ZH_DECISION_WORDS]
 YES_NO_RE = re.compile(r"\b(yes|no|maybe)\b|(" + "|".join(_ZH_WORDS) + ")", re.IGNORECASE)
 
 
