@@ -35,7 +35,7 @@ from .claims import (
     sentence_claims,
     sentence_horizons,
 )
-from .lexicon import Mention, lexicon, populations_in
+from .lexicon import Mention, lexicon, other_population, populations_in
 
 RESPECTIVE_Q_RE = re.compile(r"分别|各(是|为|自)|两组|两种|both|each|respectively|"
                              r"\bin the two\b|\bfor the two\b|\bhow many\b.*\band how many\b|"
@@ -362,7 +362,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                 # short clause with a value of the measure asked does ("DCR为42%;")
             if other_study(parts.entities, entities_in(s.text)):
                 continue  # it names its own trial: another study's sentence
-            if asked_populations and populations_in(s.text) - asked_populations:
+            if other_population(asked_populations, populations_in(s.text)):
                 continue  # relapsed patients' figures (or those of treatment-naive and
                 # relapsed patients together) for a question on treatment-naive ones
             same_language = view.chunk.language == language

@@ -113,3 +113,11 @@ def populations_in(text: str) -> set[str]:
 def population_conflict(asked: set[str], stated: set[str]) -> bool:
     """A sentence about only other patients than those asked about."""
     return bool(asked and stated and not asked & stated)
+
+
+def other_population(asked: set[str], stated: set[str]) -> bool:
+    """A sentence that names other patients than those asked about, alone or with them
+    ("62例初治和复发的患者": not the relapsed patients' own figure). Stricter than
+    ``population_conflict``, which the checker applies per clause, where "初治和复发患者的ORR
+    分别为…" may still bind one of a respective pair; a quote has no such pairing."""
+    return bool(asked and stated - asked)
