@@ -65,9 +65,14 @@ class Parts:
     values: int  # how many values the question wants (2 for "两组…分别")
 
 
-YES_NO_RE = re.compile(r"^\s*(is|are|does|do|did|can|could|should|was|were|has|have|had|will|"
-                       r"would|may|might|must)\b|是否|能否|可否|有没有|会不会|吗\s*[?？]?\s*$",
-                       re.IGNORECASE)
+# a yes/no question starts with an auxiliary verb, or a clause of a titled question does
+# ("Double balloon enteroscopy: is it safe …?", "Human papillomavirus and pterygium. Is the …?")
+# — or a title asks it of a noun phrase ("Aripiprazole: a new risk factor for gambling?")
+_WH = r"what|which|who|whom|whose|when|where|why|how"
+YES_NO_RE = re.compile(r"(?:^\W*|[:;.?!]\s+|\s?(?:--|—)\s?)\s*(is|are|does|do|did|can|could|"
+                       r"should|was|were|has|have|had|will|would|may|might|must)\b"
+                       rf"|^[^:?]+:\s+(?![^?]*\b(?:{_WH})\b)[^:?]*\?\s*$"
+                       r"|是否|能否|可否|有没有|会不会|吗\s*[?？]?\s*$", re.IGNORECASE)
 
 
 # the decision a draft starts with, as the prompt asks of a yes/no question: "Yes, …", "否。…"

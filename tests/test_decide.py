@@ -460,3 +460,25 @@ def test_a_year_question_is_answered_by_the_sentence_giving_the_year() -> None:
     undated = "Hellman和Weichselbaum正式定义了肿瘤寡转移的概念。"
     assert best_quote(q, [one_view(undated, "zh", "寡转移")], question_parts(q),
                       semantic=close, min_similarity_across=0.5) is None
+
+
+@pytest.mark.parametrize("question, yes_no", [
+    ("Does denosumab delay the first skeletal-related event?", True),
+    ("Double balloon enteroscopy: is it efficacious and safe in a community setting?", True),
+    ("Human papillomavirus and pterygium. Is the virus a risk factor?", True),
+    ("Injury and poisoning mortality among young men--are there any common factors?", True),
+    ("Aripiprazole: a new risk factor for pathological gambling?", True),
+    ('"Would a man smell a rose then throw it away?', True),
+    ("地舒单抗是否降低了首次SRE的发生风险?", True),
+    ("安罗替尼对骨肉瘤有效吗?", True),
+    # not yes/no: a wh-question, also after a title's colon, and plain questions for a value
+    ("ALTER-S004: what was the ORR?", False),
+    ("Anlotinib maintenance: how long was the median PFS?", False),
+    ("What was the ORR of the ALTER-S004 study?", False),
+    ("In what year was oligometastasis defined, and by whom?", False),
+    ("安罗替尼的推荐剂量是多少?", False),
+])
+def test_yes_no_questions_are_recognised_in_titled_forms(question: str, yes_no: bool) -> None:
+    from assistant.decide import is_yes_no
+
+    assert is_yes_no(question) is yes_no
