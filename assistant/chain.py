@@ -550,7 +550,9 @@ class Gate:
             self.coverage.subjects |= subjects if subjects is not None else checker.subjects
             has_number = numbers if numbers is not None else bool(last and last.numbers)
             self.coverage.numbers += int(has_number)
-        self.answered = self.answered or answers_question(self.parts, self.coverage)
+            # only a sentence that passed the check can answer: a bare "Yes." (nothing to
+            # check) waits for one, else the question is declined
+            self.answered = self.answered or answers_question(self.parts, self.coverage)
 
     def discard_held(self) -> None:
         """Forget sentences not shown yet (they did not answer the question)."""

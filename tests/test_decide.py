@@ -482,3 +482,22 @@ def test_yes_no_questions_are_recognised_in_titled_forms(question: str, yes_no: 
     from assistant.decide import is_yes_no
 
     assert is_yes_no(question) is yes_no
+
+
+@pytest.mark.parametrize("draft", ["Yes.", "Yes", "No.", "Maybe."])
+def test_a_bare_decision_word_is_no_answer(bot: Assistant, llm: ScriptedChatModel,
+                                            draft: str) -> None:
+    # a question with no subject the lexicon knows and no number asked: before, any sentence
+    # "answered" it, so a bare "Yes." (nothing in it to check) was shown as the answer
+    llm.enqueue(draft)
+    answer = bot.ask("Does the short stay ward work?")
+    assert answer.abstained and answer.decision is None
+    assert answer.text == "The indexed documents do not answer this question."
+
+
+def test_a_decision_word_is_shown_with_the_sentence_that_passed(
+        bot: Assistant, llm: ScriptedChatModel) -> None:
+    llm.enqueue("是的。使用地舒单抗的患者首次SRE的发生风险下降近20%[1]。")
+    answer = bot.ask("首次SRE的发生风险是否下降?")
+    assert not answer.abstained and "20%" in answer.text
+    assert answer.text.endswith("结论：是。") and answer.decision == "yes"
