@@ -122,6 +122,30 @@ _QUALIFIES_PREV_RE = re.compile(r"^(?:(?!\b(?:and|or|versus|vs)\b)[^,;])*\b(?:of
                                 r"(?:(?!\b(?:and|or|versus|vs)\b)[^,;])*$", re.IGNORECASE)
 
 
+# a sentence that states what a study set out to do ("Objective: To assess …", "The aim of this
+# study is to evaluate …", "本研究旨在评估…") says what was asked, never what was found: it is
+# quoted only for a question about the aim itself
+AIM_RE = re.compile(
+    # anywhere: "the aim of this study", "this study aimed to", "本研究旨在"
+    r"\b(?:aim|objective|purpose|goal)s?\s+of\s+(?:this|the|our|the\s+(?:current|present))\s+"
+    r"(?:study|trial|work|research)\b"
+    r"|\b(?:this|the\s+(?:current|present)|our)\s+(?:study|trial)\s+"
+    r"(?:aimed|aims|was\s+designed|is\s+designed|sought|seeks)\s+to\b"
+    r"|(?:本|该)项?(?:研究|试验)(?:旨在|的目的是|目的是|目的在于|拟)"
+    # at the start: a labelled objective, "To evaluate …"
+    r"|^\W*(?:(?:objectives?|purpose|aims?|goals?)\s*[:：]|(?:研究)?目的[:：]"
+    r"|(?:[a-z]+\s*[:：]\s*)?to\s+(?:evaluate|assess|investigate|examine|determine|compare|"
+    r"explore|study)\b)",
+    re.IGNORECASE)
+AIM_Q_RE = re.compile(r"\b(?:aims?|objectives?|purpose|goals?|designed\s+to)\b|目的|旨在",
+                      re.IGNORECASE)
+
+
+def states_aim(sentence: str) -> bool:
+    """The sentence says what a study set out to do (``AIM_RE``), not what it found."""
+    return bool(AIM_RE.search(sentence))
+
+
 # examples a question gives ("以哪个指标(如ORR或PFS)作为主要终点?"): named, not asked
 EXAMPLES_RE = re.compile(r"[(（]\s*(?:如|例如|比如|e\.g\.|eg|such as)[^)）]*[)）]", re.IGNORECASE)
 
@@ -352,6 +376,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     asked_populations = populations_in(question)
     q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
     q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
+    aim_not_asked = not AIM_Q_RE.search(question)
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
         title = support_units(view.chunk.title)
@@ -367,6 +392,8 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                 # short clause with a value of the measure asked does ("DCR为42%;")
             if other_study(parts.entities, entities_in(s.text)):
                 continue  # it names its own trial: another study's sentence
+            if aim_not_asked and states_aim(s.text):
+                continue  # what the study set out to do answers no question but its aim
             if other_population(asked_populations, populations_in(s.text)):
                 continue  # relapsed patients' figures (or those of treatment-naive and
                 # relapsed patients together) for a question on treatment-naive ones

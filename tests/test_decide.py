@@ -501,3 +501,48 @@ def test_a_decision_word_is_shown_with_the_sentence_that_passed(
     answer = bot.ask("首次SRE的发生风险是否下降?")
     assert not answer.abstained and "20%" in answer.text
     assert answer.text.endswith("结论：是。") and answer.decision == "yes"
+
+
+@pytest.mark.parametrize("sentence, aim", [
+    ("The aim of this study is to evaluate the efficacy and safety of pre-operative SBRT.", True),
+    ("In response to the above problems, the aim of this study was to explore the efficacy.",
+     True),
+    ("Objective: We evaluated the usefulness of a short stay ward.", True),
+    ("Background: The objective of the current study is to determine to what extent …", True),
+    ("To assess whether the Hawkins sign predicts avascular necrosis.", True),
+    ("This trial was designed to compare denosumab with zoledronic acid.", True),
+    ("本研究旨在评估安罗替尼联合化疗的疗效。", True),
+    ("目的：评估地舒单抗的安全性。", True),
+    # findings, methods and eligibility are not aims
+    ("The ORR was 27.3% and the DCR 76.4%.", False),
+    ("该研究共纳入60例患者,ORR为27.3%。", False),
+    ("Methods: cIMT measurements were obtained in 10 mutations.", False),
+    ("Patients were randomised to evaluate the drug.", False),
+    ("The study will enroll 43 participants in 1 patient group.", False),
+])
+def test_a_sentence_stating_the_aim_is_recognised(sentence: str, aim: bool) -> None:
+    from assistant.decide import states_aim
+
+    assert states_aim(sentence) is aim
+
+
+AIM_PASSAGE = ("The aim of this study is to evaluate the efficacy and safety of pre-operative "
+               "concurrent SBRT and PD-1 blockade immunotherapy followed by surgical "
+               "metastasectomy for resectable metastatic osteosarcoma. Patients aged 10 to 65 "
+               "years are eligible.")
+
+
+def test_the_aim_is_quoted_only_for_a_question_about_the_aim() -> None:
+    # a must-decline question (the documents do not name the antibody; dev d2-34 was answered
+    # so in round 4) or a PubMedQA yes/no question ("Objective: We evaluated …") answered
+    # with the study's aim, which only restates what the study set out to do
+    from assistant.decide import best_quote
+
+    view = one_view(AIM_PASSAGE, "en", "SBRT plus PD-1 for osteosarcoma lung metastases")
+    which = ("Which anti-PD-1 antibody is given with SBRT in the pre-operative osteosarcoma "
+             "metastasectomy trial?")
+    close = {(1, 0): 0.7}  # the embedder finds the aim close in meaning (it was, on dev)
+    assert best_quote(which, [view], question_parts(which), semantic=close) is None
+    aim = "What is the aim of the pre-operative SBRT plus PD-1 osteosarcoma trial?"
+    found = best_quote(aim, [view], question_parts(aim), semantic=close)
+    assert found is not None and found[1].text.startswith("The aim of this study")
