@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from assistant.config import Settings
 from assistant.errors import ClinCiteError
 from assistant.progress import progress_bar
-from assistant.types import RetrievedChunk
+from assistant.types import IngestReport, RetrievedChunk
 
 from .dataset import EvalError, GoldItem, load_gold, load_pubmedqa
 from .metrics import (
@@ -278,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only the first N items")
     p.add_argument("--retrieval-only", action="store_true", help="skip the LLM")
     p.add_argument("--baseline", action="store_true", help="also run the LangChain baseline")
+    p.add_argument("--baseline-only", action="store_true",
+                   help="run only the LangChain baseline (pair it with a ClinCite run later "
+                        "by --baseline-from)")
+    p.add_argument("--baseline-from", type=Path, metavar="RUN",
+                   help="take the baseline's answers from an earlier run over the same items "
+                        "(its folder) instead of running the baseline again")
     p.add_argument("--fail-under", action="append", default=[],
                    help="metric=value; exit 1 when ClinCite scores below (repeatable)")
     p.add_argument("--fail-over", action="append", default=[],
@@ -299,6 +305,8 @@ class EvalOptions:
     limit: int | None = None
     retrieval_only: bool = False
     baseline: bool = False
+    baseline_only: bool = False
+    baseline_from: Path | None = None
     fail_under: tuple[str, ...] = ()
     fail_over: tuple[str, ...] = ()
     llm: str | None = None
@@ -308,6 +316,7 @@ class EvalOptions:
         ns = build_parser().parse_args(list(argv))
         return cls(out=ns.out, gold=ns.gold, pubmedqa=ns.pubmedqa, corpus=ns.corpus,
                    limit=ns.limit, retrieval_only=ns.retrieval_only, baseline=ns.baseline,
+                   baseline_only=ns.baseline_only, baseline_from=ns.baseline_from,
                    fail_under=tuple(ns.fail_under), fail_over=tuple(ns.fail_over), llm=ns.llm)
 
 
@@ -322,6 +331,12 @@ def main(argv: Sequence[str], settings: Settings) -> int:
     opts = EvalOptions.from_argv(argv)
     if not opts.gold and not opts.pubmedqa:
         raise EvalError("give --gold FILE or --pubmedqa FILE")
+    if opts.baseline_from and (opts.baseline or opts.baseline_only):
+        raise EvalError("--baseline-from takes the baseline's answers from RUN: leave out "
+                        "--baseline and --baseline-only")
+    if opts.baseline_from and not (opts.baseline_from / "results.jsonl").is_file():
+        raise EvalError(f"--baseline-from: no results.jsonl in {opts.baseline_from}; give the "
+                        "folder of a run made with --baseline or --baseline-only")
     for specs, flag in ((opts.fail_under, "--fail-under"), (opts.fail_over, "--fail-over")):
         for spec in specs:  # a misspelt threshold fails now, not after the run
             parse_threshold(spec, flag)
@@ -348,8 +363,11 @@ def run(opts: EvalOptions, settings: Settings) -> int:
         docs, items = load_pubmedqa(opts.pubmedqa, opts.limit)
         from ingest.pipeline import ingest_documents
 
-        with assistant.store.write_lock():
-            report = ingest_documents(docs, eval_settings, embedder, assistant.store)
+        if opts.baseline_only:  # the baseline keeps its own index; ClinCite's is not needed
+            report = IngestReport()
+        else:
+            with assistant.store.write_lock():
+                report = ingest_documents(docs, eval_settings, embedder, assistant.store)
         doc_langs = {d.doc_id: d.language for d in docs}
     else:
         if opts.gold is None:
@@ -364,13 +382,19 @@ def run(opts: EvalOptions, settings: Settings) -> int:
     timing: dict[str, float] = {"ingest_s": ingest_s}
 
     t0 = time.perf_counter()
-    results = run_items(ClinCiteSystem(assistant), items, doc_langs,
-                        retrieval_only=opts.retrieval_only, settings=eval_settings,
-                        similarity=similarity, pubmedqa=pubmedqa,
-                        progress=progress_bar("ClinCite", "question"))
+    results = [] if opts.baseline_only else run_items(
+        ClinCiteSystem(assistant), items, doc_langs, retrieval_only=opts.retrieval_only,
+        settings=eval_settings, similarity=similarity, pubmedqa=pubmedqa,
+        progress=progress_bar("ClinCite", "question"))
     timing["clincite_s"] = time.perf_counter() - t0
     metrics = metrics_for(results)
-    if opts.baseline:
+    if opts.baseline_from:
+        b_results, b_timing = load_baseline(opts.baseline_from, items)
+        timing.update(b_timing)
+        results += b_results
+        metrics["baseline"] = metrics_for(b_results)
+        metrics["baseline_from"] = str(opts.baseline_from)
+    if opts.baseline or opts.baseline_only:
         from .baseline import BaselineSystem
 
         t0 = time.perf_counter()
@@ -401,16 +425,43 @@ def run(opts: EvalOptions, settings: Settings) -> int:
     failures = ([f"below threshold: {f}" for f in check_thresholds(metrics, opts.fail_under)] +
                 [f"above threshold: {f}" for f in check_thresholds(metrics, opts.fail_over,
                                                                    over=True)])
-    headline = (f"decision accuracy {_fmt(metrics['decision']['decision_accuracy'])}"
-                if "decision" in metrics else
-                f"correctness {_fmt(metrics['answer']['correctness'])}, wrong shown "
-                f"{metrics['answer']['wrong_shown']}")
+    shown = metrics["baseline"] if opts.baseline_only else metrics
+    headline = (f"decision accuracy {_fmt(shown['decision']['decision_accuracy'])}"
+                if "decision" in shown else
+                f"correctness {_fmt(shown['answer']['correctness'])}, wrong shown "
+                f"{shown['answer']['wrong_shown']}")
+    if opts.baseline_only:
+        headline = "baseline only: " + headline
     print(f"eval ({metrics['run']['split']}): {len(items)} items, {errors} errors; recall@5 "
-          f"{_fmt(metrics['retrieval']['recall@5'])}, {headline}; report "
+          f"{_fmt(shown['retrieval']['recall@5'])}, {headline}; report "
           f"{opts.out / 'report.md'}")
     for failure in failures:
         print(f"eval: {failure}", file=sys.stderr)
     return 1 if errors or failures else 0
+
+
+def load_baseline(run_dir: Path, items: Sequence[GoldItem]
+                  ) -> tuple[list[ItemResult], dict[str, float]]:
+    """The baseline's results (and timings) of an earlier run over the same items, in order:
+    its answers do not change with ClinCite's code, so a long run need not be repeated."""
+    rows = []
+    for n, line in enumerate((run_dir / "results.jsonl").read_text("utf-8").splitlines(), 1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalError(f"--baseline-from: {run_dir}/results.jsonl line {n} is not JSON "
+                            f"({exc.msg})") from exc
+        if row.get("system") == "baseline":
+            rows.append(ItemResult.model_validate(row))
+    if [r.id for r in rows] != [i.id for i in items]:
+        raise EvalError(f"--baseline-from: {run_dir} holds the baseline's answers to "
+                        f"{len(rows)} other items; give a run over the same questions "
+                        "(same file and --limit) made with --baseline or --baseline-only")
+    try:
+        timing = json.loads((run_dir / "metrics.json").read_text("utf-8")).get("timing", {})
+    except (OSError, json.JSONDecodeError):
+        timing = {}
+    return rows, {k: v for k, v in timing.items() if k.startswith("baseline")}
 
 
 def split_name(opts: EvalOptions) -> str:

@@ -441,6 +441,44 @@ def test_pubmedqa_eval_reports_decisions_side_by_side(tmp_path: Path, capsys) ->
     assert "| Majority-class accuracy |" in report and "| Undecided answers (count) |" in report
 
 
+def test_a_baseline_run_is_paired_with_a_later_clincite_run(tmp_path: Path, capsys) -> None:
+    # the baseline's code does not change with ClinCite's: its long PubMedQA run is made once
+    # (--baseline-only) and set beside each new ClinCite run (--baseline-from)
+    path = tmp_path / "pqa.json"
+    path.write_text(json.dumps(PQA))
+    base = tmp_path / "base"
+    assert main(["eval", "--pubmedqa", str(path), "--out", str(base), "--baseline-only"]) == 0
+    assert "baseline only: decision accuracy" in capsys.readouterr().out
+    base_rows = [json.loads(x) for x in (base / "results.jsonl").read_text().splitlines()]
+    assert [r["system"] for r in base_rows] == ["baseline", "baseline"]
+    base_metrics = json.loads((base / "metrics.json").read_text())
+    assert base_metrics["n"] == 0 and base_metrics["baseline"]["n"] == 2
+    assert "baseline_s" in base_metrics["timing"]
+
+    out = tmp_path / "run"
+    assert main(["eval", "--pubmedqa", str(path), "--out", str(out),
+                 "--baseline-from", str(base)]) == 0, capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["system"] for r in rows] == ["clincite", "clincite", "baseline", "baseline"]
+    assert rows[2:] == base_rows  # the baseline's answers, word for word
+    assert metrics["n"] == 2
+    assert metrics["baseline"]["decision"] == base_metrics["baseline"]["decision"]
+    assert metrics["timing"]["baseline_s"] == base_metrics["timing"]["baseline_s"]
+    assert metrics["baseline_from"] == str(base)
+    assert "; Baseline " in (out / "report.md").read_text()
+
+    # a run over other items cannot be paired: one line says what to do
+    code = main(["eval", "--pubmedqa", str(path), "--limit", "1", "--out",
+                 str(tmp_path / "one"), "--baseline-from", str(base)])
+    err = capsys.readouterr().err
+    assert code != 0 and "holds the baseline's answers to 2 other items" in err
+    assert "Traceback" not in err
+    code = main(["eval", "--pubmedqa", str(path), "--out", str(tmp_path / "x"),
+                 "--baseline-from", str(tmp_path / "nothing")])
+    assert code != 0 and "no results.jsonl in" in capsys.readouterr().err
+
+
 # -- end to end, scripted LLM -----------------------------------------------------------------
 
 def test_small_eval_end_to_end(tmp_path: Path, corpus: Path, capsys) -> None:
