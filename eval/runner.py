@@ -255,6 +255,29 @@ def check_thresholds(metrics: dict[str, Any], specs: Sequence[str], *,
     return failures
 
 
+def pair(run: Path, base: Path) -> str:
+    """Set a baseline run's answers (``--baseline-only``, or any run with the baseline) beside
+    a ClinCite run over the same items made before it finished; RUN's reports are rewritten."""
+    from .report import write_reports
+
+    try:
+        metrics = json.loads((run / "metrics.json").read_text("utf-8"))
+        lines = (run / "results.jsonl").read_text("utf-8").splitlines()
+    except (OSError, json.JSONDecodeError) as exc:
+        raise EvalError(f"pair: {run} is not a finished eval run ({exc})") from exc
+    ours = [r for r in (ItemResult.model_validate_json(x) for x in lines)
+            if r.system == "clincite"]
+    if not ours:
+        raise EvalError(f"pair: {run} holds no ClinCite answers; give a run made without "
+                        "--baseline-only first, the baseline's run second")
+    b_results, b_timing = load_baseline(base, [r.id for r in ours])
+    metrics["baseline"] = metrics_for(b_results)
+    metrics["baseline_from"] = str(base)
+    metrics.setdefault("timing", {}).update(b_timing)
+    write_reports(run, metrics, [*ours, *b_results])
+    return f"eval pair: baseline of {base} set beside {run}; report {run / 'report.md'}"
+
+
 def compare(run_a: Path, run_b: Path, out: Path | None = None) -> str:
     from .report import compare_table
 
@@ -323,6 +346,11 @@ class EvalOptions:
 def main(argv: Sequence[str], settings: Settings) -> int:
     """``clincite eval ARGS...`` (``argv`` is what follows ``eval``)."""
     argv = list(argv)
+    if argv and argv[0] == "pair":
+        if len(argv) != 3:
+            raise EvalError("usage: clincite eval pair RUN BASELINE_RUN")
+        print(pair(Path(argv[1]), Path(argv[2])))
+        return 0
     if argv and argv[0] == "compare":
         if len(argv) != 3:
             raise EvalError("usage: clincite eval compare RUN_A RUN_B")
@@ -389,7 +417,7 @@ def run(opts: EvalOptions, settings: Settings) -> int:
     timing["clincite_s"] = time.perf_counter() - t0
     metrics = metrics_for(results)
     if opts.baseline_from:
-        b_results, b_timing = load_baseline(opts.baseline_from, items)
+        b_results, b_timing = load_baseline(opts.baseline_from, [i.id for i in items])
         timing.update(b_timing)
         results += b_results
         metrics["baseline"] = metrics_for(b_results)
@@ -440,7 +468,7 @@ def run(opts: EvalOptions, settings: Settings) -> int:
     return 1 if errors or failures else 0
 
 
-def load_baseline(run_dir: Path, items: Sequence[GoldItem]
+def load_baseline(run_dir: Path, ids: Sequence[str]
                   ) -> tuple[list[ItemResult], dict[str, float]]:
     """The baseline's results (and timings) of an earlier run over the same items, in order:
     its answers do not change with ClinCite's code, so a long run need not be repeated."""
@@ -453,7 +481,7 @@ def load_baseline(run_dir: Path, items: Sequence[GoldItem]
                             f"({exc.msg})") from exc
         if row.get("system") == "baseline":
             rows.append(ItemResult.model_validate(row))
-    if [r.id for r in rows] != [i.id for i in items]:
+    if [r.id for r in rows] != list(ids):
         raise EvalError(f"--baseline-from: {run_dir} holds the baseline's answers to "
                         f"{len(rows)} other items; give a run over the same questions "
                         "(same file and --limit) made with --baseline or --baseline-only")

@@ -468,6 +468,20 @@ def test_a_baseline_run_is_paired_with_a_later_clincite_run(tmp_path: Path, caps
     assert metrics["baseline_from"] == str(base)
     assert "; Baseline " in (out / "report.md").read_text()
 
+    # a ClinCite run made before the baseline's finished is paired with it afterwards
+    alone = tmp_path / "alone"
+    assert main(["eval", "--pubmedqa", str(path), "--out", str(alone)]) == 0
+    assert "baseline" not in json.loads((alone / "metrics.json").read_text())
+    assert main(["eval", "pair", str(alone), str(base)]) == 0
+    paired = json.loads((alone / "metrics.json").read_text())
+    assert paired["baseline"]["decision"] == base_metrics["baseline"]["decision"]
+    assert paired["decision"] == metrics["decision"]  # ClinCite's own figures unchanged
+    rows = [json.loads(x) for x in (alone / "results.jsonl").read_text().splitlines()]
+    assert [r["system"] for r in rows] == ["clincite", "clincite", "baseline", "baseline"]
+    assert "; Baseline " in (alone / "report.md").read_text()
+    code = main(["eval", "pair", str(base), str(base)])
+    assert code != 0 and "holds no ClinCite answers" in capsys.readouterr().err
+
     # a run over other items cannot be paired: one line says what to do
     code = main(["eval", "--pubmedqa", str(path), "--limit", "1", "--out",
                  str(tmp_path / "one"), "--baseline-from", str(base)])
