@@ -270,10 +270,8 @@ def pair(run: Path, base: Path) -> str:
     if not ours:
         raise EvalError(f"pair: {run} holds no ClinCite answers; give a run made without "
                         "--baseline-only first, the baseline's run second")
-    b_results, b_timing = load_baseline(base, [r.id for r in ours])
-    metrics["baseline"] = metrics_for(b_results)
-    metrics["baseline_from"] = str(base)
-    metrics.setdefault("timing", {}).update(b_timing)
+    b_results = add_baseline(metrics, metrics.setdefault("timing", {}), base,
+                             [r.id for r in ours])
     write_reports(run, metrics, [*ours, *b_results])
     return f"eval pair: baseline of {base} set beside {run}; report {run / 'report.md'}"
 
@@ -417,11 +415,7 @@ def run(opts: EvalOptions, settings: Settings) -> int:
     timing["clincite_s"] = time.perf_counter() - t0
     metrics = metrics_for(results)
     if opts.baseline_from:
-        b_results, b_timing = load_baseline(opts.baseline_from, [i.id for i in items])
-        timing.update(b_timing)
-        results += b_results
-        metrics["baseline"] = metrics_for(b_results)
-        metrics["baseline_from"] = str(opts.baseline_from)
+        results += add_baseline(metrics, timing, opts.baseline_from, [i.id for i in items])
     if opts.baseline or opts.baseline_only:
         from .baseline import BaselineSystem
 
@@ -490,6 +484,17 @@ def load_baseline(run_dir: Path, ids: Sequence[str]
     except (OSError, json.JSONDecodeError):
         timing = {}
     return rows, {k: v for k, v in timing.items() if k.startswith("baseline")}
+
+
+def add_baseline(metrics: dict[str, Any], timing: dict[str, float], base: Path,
+                 ids: Sequence[str]) -> list[ItemResult]:
+    """An earlier run's baseline answers (``load_baseline``) put into ``metrics`` and
+    ``timing`` beside ClinCite's; returns them for the results file."""
+    b_results, b_timing = load_baseline(base, ids)
+    timing.update(b_timing)
+    metrics["baseline"] = metrics_for(b_results)
+    metrics["baseline_from"] = str(base)
+    return b_results
 
 
 def split_name(opts: EvalOptions) -> str:
