@@ -262,16 +262,14 @@ def pair(run: Path, base: Path) -> str:
 
     try:
         metrics = json.loads((run / "metrics.json").read_text("utf-8"))
-        lines = (run / "results.jsonl").read_text("utf-8").splitlines()
     except (OSError, json.JSONDecodeError) as exc:
         raise EvalError(f"pair: {run} is not a finished eval run ({exc})") from exc
-    ours = [r for r in (ItemResult.model_validate_json(x) for x in lines)
-            if r.system == "clincite"]
+    ours = read_results(run, "clincite", "pair")
     if not ours:
         raise EvalError(f"pair: {run} holds no ClinCite answers; give a run made without "
                         "--baseline-only first, the baseline's run second")
     b_results = add_baseline(metrics, metrics.setdefault("timing", {}), base,
-                             [r.id for r in ours])
+                             [r.id for r in ours], "pair")
     write_reports(run, metrics, [*ours, *b_results])
     return f"eval pair: baseline of {base} set beside {run}; report {run / 'report.md'}"
 
@@ -462,21 +460,33 @@ def run(opts: EvalOptions, settings: Settings) -> int:
     return 1 if errors or failures else 0
 
 
-def load_baseline(run_dir: Path, ids: Sequence[str]
-                  ) -> tuple[list[ItemResult], dict[str, float]]:
-    """The baseline's results (and timings) of an earlier run over the same items, in order:
-    its answers do not change with ClinCite's code, so a long run need not be repeated."""
+def read_results(run_dir: Path, system: str, flag: str) -> list[ItemResult]:
+    """One system's rows of a run's results.jsonl, in order (``flag`` names the option that
+    asked, for the one-line error)."""
+    path = run_dir / "results.jsonl"
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except OSError:
+        raise EvalError(f"{flag}: no results.jsonl in {run_dir}; give the folder of a finished "
+                        "eval run") from None
     rows = []
-    for n, line in enumerate((run_dir / "results.jsonl").read_text("utf-8").splitlines(), 1):
+    for n, line in enumerate(lines, 1):
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise EvalError(f"--baseline-from: {run_dir}/results.jsonl line {n} is not JSON "
-                            f"({exc.msg})") from exc
-        if row.get("system") == "baseline":
+            raise EvalError(f"{flag}: {path} line {n} is not JSON ({exc.msg})") from exc
+        if row.get("system") == system:
             rows.append(ItemResult.model_validate(row))
+    return rows
+
+
+def load_baseline(run_dir: Path, ids: Sequence[str], flag: str = "--baseline-from"
+                  ) -> tuple[list[ItemResult], dict[str, float]]:
+    """The baseline's results (and timings) of an earlier run over the same items, in order:
+    its answers do not change with ClinCite's code, so a long run need not be repeated."""
+    rows = read_results(run_dir, "baseline", flag)
     if [r.id for r in rows] != list(ids):
-        raise EvalError(f"--baseline-from: {run_dir} holds the baseline's answers to "
+        raise EvalError(f"{flag}: {run_dir} holds the baseline's answers to "
                         f"{len(rows)} other items; give a run over the same questions "
                         "(same file and --limit) made with --baseline or --baseline-only")
     try:
@@ -487,10 +497,10 @@ def load_baseline(run_dir: Path, ids: Sequence[str]
 
 
 def add_baseline(metrics: dict[str, Any], timing: dict[str, float], base: Path,
-                 ids: Sequence[str]) -> list[ItemResult]:
+                 ids: Sequence[str], flag: str = "--baseline-from") -> list[ItemResult]:
     """An earlier run's baseline answers (``load_baseline``) put into ``metrics`` and
     ``timing`` beside ClinCite's; returns them for the results file."""
-    b_results, b_timing = load_baseline(base, ids)
+    b_results, b_timing = load_baseline(base, ids, flag)
     timing.update(b_timing)
     metrics["baseline"] = metrics_for(b_results)
     metrics["baseline_from"] = str(base)

@@ -481,6 +481,10 @@ def test_a_baseline_run_is_paired_with_a_later_clincite_run(tmp_path: Path, caps
     assert "; Baseline " in (alone / "report.md").read_text()
     code = main(["eval", "pair", str(base), str(base)])
     assert code != 0 and "holds no ClinCite answers" in capsys.readouterr().err
+    # a missing baseline run is one line too (it was a FileNotFoundError traceback)
+    code = main(["eval", "pair", str(alone), str(tmp_path / "nothing")])
+    err = capsys.readouterr().err
+    assert code != 0 and "pair: no results.jsonl in" in err and "Traceback" not in err
 
     # a run over other items cannot be paired: one line says what to do
     code = main(["eval", "--pubmedqa", str(path), "--limit", "1", "--out",
