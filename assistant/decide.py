@@ -132,13 +132,43 @@ AIM_RE = re.compile(
     r"|\b(?:this|the\s+(?:current|present)|our)\s+(?:study|trial)\s+"
     r"(?:aimed|aims|was\s+designed|is\s+designed|sought|seeks)\s+to\b"
     r"|(?:本|该)项?(?:研究|试验)(?:旨在|的目的是|目的是|目的在于|拟)"
+    # "we aimed to", "we sought to determine", "we set out to"
+    r"|\bwe\s+(?:aimed|sought|set\s+out|intended|wished)\s+to\b"
+    # "our study was undertaken to", "this study was planned to", "we carried out this
+    # research to"
+    r"|\b(?:this|our|the\s+(?:current|present))\s+(?:study|trial|research|work|paper|analysis)"
+    r"\s+(?:was|is)\s+(?:undertaken|conducted|performed|carried\s+out|planned|intended)\s+to\b"
+    r"|\bwe\s+(?:carried\s+out|conducted|performed|undertook)\s+this\s+"
+    r"(?:study|research|trial|work|analysis)\s+to\b"
+    # "This paper assesses …", "In this paper, we assessed …": what the paper is about
+    r"|\b(?:this|the\s+present)\s+(?:paper|article|report)\s+(?:assess|examin|investigat|evaluat|"
+    r"explor|describ|address)\w*"
+    r"|\bin\s+this\s+(?:paper|article|report),?\s+we\s+(?:assess|examin|investigat|evaluat|"
+    r"explor)\w*"
+    r"|\bto\s+test\s+the\s+hypothesis\b"
     # at the start: a labelled objective, "To evaluate …"
-    r"|^\W*(?:(?:objectives?|purpose|aims?|goals?)\s*[:：]|(?:研究)?目的[:：]"
+    r"|^\W*(?:(?:(?:study|primary|secondary|main|background\s+and)\s+)?"
+    r"(?:objectives?|purposes?|aims?|goals?)\s*[:：]|(?:研究)?目的[:：]"
     r"|(?:[a-z]+\s*[:：]\s*)?to\s+(?:evaluate|assess|investigate|examine|determine|compare|"
     r"explore|study)\b)",
     re.IGNORECASE)
 AIM_Q_RE = re.compile(r"\b(?:aims?|objectives?|purpose|goals?|designed\s+to)\b|目的|旨在",
                       re.IGNORECASE)
+
+
+# an abstract's section label that opens what the study did or what was known before it, not
+# what it found: no answer to a yes/no question about the study's finding
+SETTING_LABEL_RE = re.compile(
+    r"^\W*(?:background|introduction|context|unlabell?ed|rationale|hypothesis"
+    r"|(?:(?:materials?|patients?|subjects?|participants?|research\s+design)\s+and\s+)?methods?"
+    r"|(?:study\s+|research\s+)?design|setting|participants|subjects|interventions?"
+    r"|研究背景|背景|方法|研究方法)\s*[:：]",
+    re.IGNORECASE)
+
+
+def sets_the_scene(sentence: str) -> bool:
+    """The sentence opens an abstract's background or methods (``SETTING_LABEL_RE``)."""
+    return bool(SETTING_LABEL_RE.match(sentence))
 
 
 def states_aim(sentence: str) -> bool:
@@ -377,6 +407,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
     q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
     aim_not_asked = not AIM_Q_RE.search(question)
+    yes_no = is_yes_no(question)
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
         title = support_units(view.chunk.title)
@@ -394,6 +425,8 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                 continue  # it names its own trial: another study's sentence
             if aim_not_asked and states_aim(s.text):
                 continue  # what the study set out to do answers no question but its aim
+            if yes_no and sets_the_scene(s.text):
+                continue  # "Methods: We investigated …" is what was done, not what was found
             if other_population(asked_populations, populations_in(s.text)):
                 continue  # relapsed patients' figures (or those of treatment-naive and
                 # relapsed patients together) for a question on treatment-naive ones

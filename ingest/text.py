@@ -38,6 +38,8 @@ _ABBREV = {
     "e.g", "i.e", "vs", "dr", "mr", "mrs", "ms", "prof", "fig", "no", "et al", "al", "approx",
     "etc", "inc", "st", "jr", "sr", "ca", "cf", "resp", "mg", "ml", "min", "max",
 }
+# an upper-case section label right after a full stop, no space ("….AIM: …", "….METHODS: …")
+_GLUED_LABEL_RE = re.compile(r"[A-Z]{2,}(?:\s[A-Z]{2,})*\s?[:：]")
 _LIST_HEAD_RE = re.compile(r"^\s*(\d{1,2}[、.．]|[（(]\d{1,2}[)）]|[①-⑳])\s*\S")
 
 
@@ -51,6 +53,8 @@ def _sentence_ends(line: str) -> list[int]:
         end = -1
         if ch in _ZH_END or ch in "。":
             end = i + 1
+        elif ch == "." and i > 0 and line[i - 1].islower() and _GLUED_LABEL_RE.match(line, i + 1):
+            end = i + 1  # "… are inconclusive.AIM: To investigate …": a label glued on
         elif ch == "." and i + 1 < n and line[i + 1] in " \t":
             # English full stop: followed by space then an upper-case letter, digit or CJK.
             j = i + 1

@@ -25,6 +25,12 @@ EN = ("Anlotinib is a multi-target TKI. The study included 154 patients, e.g. sy
               "The ORR was 10.13% and the median PFS was 5.63 months.", "Is it safe?", "Yes."]),
         ("他说:“好的。”然后离开。", ["他说:“好的。”", "然后离开。"]),
         ("Line one\nLine two.", ["Line one", "Line two."]),
+        # an abstract's section label glued to the full stop before it (PubMedQA contexts)
+        ("The results are inconclusive.AIM: To investigate pterygia.",
+         ["The results are inconclusive.", "AIM: To investigate pterygia."]),
+        ("Dosed at 3.5 mg.PATIENTS AND METHODS: We did.",
+         ["Dosed at 3.5 mg.", "PATIENTS AND METHODS: We did."]),
+        ("Seen on U.S.A. maps and in N.Y.C: twice.", ["Seen on U.S.A. maps and in N.Y.C: twice."]),
     ],
 )
 def test_sentence_boundaries(text: str, expected: list[str]) -> None:

@@ -512,6 +512,17 @@ def test_a_decision_word_is_shown_with_the_sentence_that_passed(
     ("To assess whether the Hawkins sign predicts avascular necrosis.", True),
     ("This trial was designed to compare denosumab with zoledronic acid.", True),
     ("本研究旨在评估安罗替尼联合化疗的疗效。", True),
+    # labels and wordings seen quoted as answers on PubMedQA (round 5)
+    ("Study Objective: To determine whether VEGF expression relates to vein invasion.", True),
+    ("Our study was undertaken to explore ways in which students can contribute.", True),
+    ("We carried out this research to investigate the need for station 9 dissection.", True),
+    ("Background: This paper assesses the usefulness of the Child Health Computing System.",
+     True),
+    ("Background And Aims: This study was planned to evaluate whether NT relates to GDM.", True),
+    ("Objective: We sought to determine the feasibility of early extubation.", True),
+    ("AIM: In this paper, we assessed the influence of atmospheric pressure.", True),
+    ("AIM: To test the hypothesis that premature infants in rural areas fare worse.", True),
+    ("We aimed to determine the microbial contamination rates.", True),
     ("目的：评估地舒单抗的安全性。", True),
     # findings, methods and eligibility are not aims
     ("The ORR was 27.3% and the DCR 76.4%.", False),
@@ -519,6 +530,9 @@ def test_a_decision_word_is_shown_with_the_sentence_that_passed(
     ("Methods: cIMT measurements were obtained in 10 mutations.", False),
     ("Patients were randomised to evaluate the drug.", False),
     ("The study will enroll 43 participants in 1 patient group.", False),
+    ("We found no difference in overall survival (P=0.3).", False),
+    ("This paper reports a 20% lower risk of a first SRE.", False),
+    ("The study was stopped early because 12 patients had grade 3 toxicity.", False),
 ])
 def test_a_sentence_stating_the_aim_is_recognised(sentence: str, aim: bool) -> None:
     from assistant.decide import states_aim
@@ -546,3 +560,26 @@ def test_the_aim_is_quoted_only_for_a_question_about_the_aim() -> None:
     aim = "What is the aim of the pre-operative SBRT plus PD-1 osteosarcoma trial?"
     found = best_quote(aim, [view], question_parts(aim), semantic=close)
     assert found is not None and found[1].text.startswith("The aim of this study")
+
+
+SCENE_PASSAGE = ("Methods: We investigated cyclosporine with chloroquine for immunosuppression of "
+                 "T-cell responses in mice. Background: cyclosporine alone is thought to suppress "
+                 "T-cell responses in mice.")
+
+
+def test_a_yes_no_question_is_not_answered_by_background_or_methods() -> None:
+    # PubMedQA (round 5): "Can chloroquine add to cyclosporine's immunosuppression?" was
+    # answered with the abstract's "Methods: We investigated …" sentence, which says what
+    # was done, not what was found
+    from assistant.decide import best_quote, sets_the_scene
+
+    assert sets_the_scene("Patients and Methods: 40 patients were enrolled.")
+    assert sets_the_scene("背景：骨转移常见。")
+    assert not sets_the_scene("Results: chloroquine added to cyclosporine's effect.")
+    view = one_view(SCENE_PASSAGE, "en", "Cyclosporine and chloroquine")
+    close = {(1, 0): 0.8, (1, SCENE_PASSAGE.index("Background")): 0.8}
+    yes_no = ("Does chloroquine add to cyclosporine's suppression of T-cell responses in mice?")
+    assert best_quote(yes_no, [view], question_parts(yes_no), semantic=close) is None
+    # the same sentences still answer a question about what was done
+    how = "What was investigated with cyclosporine and chloroquine in mice?"
+    assert best_quote(how, [view], question_parts(how), semantic=close) is not None
