@@ -113,12 +113,71 @@ def make_similarity(embedder: Any) -> Callable:
     return similarity
 
 
+class Journal:
+    """Each item's result, appended to ``<out>/journal.jsonl`` as soon as it is known, so a
+    long run that stops (killed, machine gone, session over) keeps what it had and goes on
+    with ``--resume``. The first line records what the run is over; a resumed run over other
+    questions or settings is refused, not mixed. The file goes when the run's reports are
+    written."""
+
+    NAME = "journal.jsonl"
+
+    def __init__(self, out: Path, header: Mapping[str, Any]) -> None:
+        self.path = out / self.NAME
+        self.header = dict(header)
+
+    def start(self, resume: bool) -> dict[tuple[str, str], ItemResult]:
+        """Begin the journal; with ``resume``, the results it already holds by (system, id)."""
+        done: dict[tuple[str, str], ItemResult] = {}
+        if resume and self.path.is_file():
+            lines = self.path.read_text("utf-8").splitlines()
+            try:
+                header = json.loads(lines[0]) if lines else {}
+            except json.JSONDecodeError:
+                header = {}
+            if header != self.header:
+                raise EvalError(f"--resume: {self.path} is of another run "
+                                f"({_differs(header, self.header)}); run with the same options "
+                                "or leave out --resume to start again")
+            for line in lines[1:]:
+                try:
+                    r = ItemResult.model_validate_json(line)
+                except ValueError:
+                    continue  # the line being written when the run stopped
+                done[(r.system, r.id)] = r
+            return done
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.header) + "\n", encoding="utf-8")
+        return done
+
+    def add(self, r: ItemResult) -> None:
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(r.model_dump_json() + "\n")
+
+    def close(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _differs(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
+    keys = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
+    return ", ".join(f"{k}: {a.get(k)!r} there, {b.get(k)!r} now" for k in keys) or "unreadable"
+
+
 def run_items(system: Any, items: Sequence[GoldItem], doc_langs: Mapping[str, str], *,
               retrieval_only: bool, settings: Settings, similarity: Callable | None,
-              pubmedqa: bool = False, progress: Callable[[int, int], None] | None = None
-              ) -> list[ItemResult]:
+              pubmedqa: bool = False, progress: Callable[[int, int], None] | None = None,
+              done: Mapping[tuple[str, str], ItemResult] | None = None,
+              journal: Journal | None = None) -> list[ItemResult]:
+    """Each item through ``system``; an item ``done`` holds (by system name and id) is taken
+    from there, and each new result goes to ``journal``."""
     results: list[ItemResult] = []
     for i, item in enumerate(items, 1):
+        earlier = (done or {}).get((system.name, item.id))
+        if earlier is not None:
+            results.append(earlier)
+            if progress:
+                progress(i, len(items))
+            continue
         source_langs = {doc_langs.get(s) for s in item.sources} - {None}
         r = ItemResult(id=item.id, system=system.name, question=item.question, lang=item.lang,
                        answerable=item.answerable, decision_gold=item.decision,
@@ -150,6 +209,8 @@ def run_items(system: Any, items: Sequence[GoldItem], doc_langs: Mapping[str, st
             if not isinstance(exc, ClinCiteError):
                 r.error += " | " + traceback.format_exc(limit=3).replace("\n", " ")[-400:]
         results.append(r)
+        if journal is not None:
+            journal.add(r)
         if progress:
             progress(i, len(items))
     return results
@@ -309,6 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="metric=value; exit 1 when ClinCite scores above, for metrics where "
                         "lower is better, e.g. wrong_shown_rate=0.05 (repeatable)")
     p.add_argument("--llm", help="override the LLM (e.g. openai:<model>)")
+    p.add_argument("--resume", action="store_true",
+                   help="go on with a run into the same --out that stopped: items already in "
+                        "its journal.jsonl are not asked again")
     return p
 
 
@@ -329,6 +393,7 @@ class EvalOptions:
     fail_under: tuple[str, ...] = ()
     fail_over: tuple[str, ...] = ()
     llm: str | None = None
+    resume: bool = False
 
     @classmethod
     def from_argv(cls, argv: Sequence[str]) -> EvalOptions:
@@ -336,7 +401,8 @@ class EvalOptions:
         return cls(out=ns.out, gold=ns.gold, pubmedqa=ns.pubmedqa, corpus=ns.corpus,
                    limit=ns.limit, retrieval_only=ns.retrieval_only, baseline=ns.baseline,
                    baseline_only=ns.baseline_only, baseline_from=ns.baseline_from,
-                   fail_under=tuple(ns.fail_under), fail_over=tuple(ns.fail_over), llm=ns.llm)
+                   fail_under=tuple(ns.fail_under), fail_over=tuple(ns.fail_over), llm=ns.llm,
+                   resume=ns.resume)
 
 
 def main(argv: Sequence[str], settings: Settings) -> int:
@@ -404,12 +470,20 @@ def run(opts: EvalOptions, settings: Settings) -> int:
     ingest_s = time.perf_counter() - t0
     similarity = make_similarity(embedder)
     timing: dict[str, float] = {"ingest_s": ingest_s}
+    journal = Journal(opts.out, {
+        "split": split_name(opts), "items": [i.id for i in items],
+        "retrieval_only": opts.retrieval_only, "baseline": opts.baseline,
+        "baseline_only": opts.baseline_only, "settings_hash": eval_settings.fingerprint(),
+        "llm": eval_settings.llm.model})
+    done = journal.start(opts.resume)
+    if done:
+        timing["resumed_items"] = len(done)  # their latencies are in results; times below not
 
     t0 = time.perf_counter()
     results = [] if opts.baseline_only else run_items(
         ClinCiteSystem(assistant), items, doc_langs, retrieval_only=opts.retrieval_only,
         settings=eval_settings, similarity=similarity, pubmedqa=pubmedqa,
-        progress=progress_bar("ClinCite", "question"))
+        progress=progress_bar("ClinCite", "question"), done=done, journal=journal)
     timing["clincite_s"] = time.perf_counter() - t0
     metrics = metrics_for(results)
     if opts.baseline_from:
@@ -427,7 +501,8 @@ def run(opts: EvalOptions, settings: Settings) -> int:
         timing["baseline_ingest_s"] = baseline.ingest_seconds
         b_results = run_items(baseline, items, doc_langs, retrieval_only=opts.retrieval_only,
                               settings=eval_settings, similarity=similarity, pubmedqa=pubmedqa,
-                              progress=progress_bar("baseline", "question"))
+                              progress=progress_bar("baseline", "question"), done=done,
+                              journal=journal)
         timing["baseline_s"] = time.perf_counter() - t0
         results += b_results
         metrics["baseline"] = metrics_for(b_results)
@@ -441,6 +516,7 @@ def run(opts: EvalOptions, settings: Settings) -> int:
                       "fusion": eval_settings.retrieval.fusion, "k": eval_settings.retrieval.k,
                       "ingest": report.summary()}
     write_reports(opts.out, metrics, results)
+    journal.close()
     errors = sum(1 for r in results if r.error)
     failures = ([f"below threshold: {f}" for f in check_thresholds(metrics, opts.fail_under)] +
                 [f"above threshold: {f}" for f in check_thresholds(metrics, opts.fail_over,

@@ -658,3 +658,53 @@ def test_yes_no_maybe_chinese_copula_and_uncertainty(answer: str, decision: str)
     from eval.metrics import yes_no_maybe
 
     assert yes_no_maybe(answer) == decision
+
+
+def test_a_stopped_run_goes_on_with_resume(tmp_path: Path, monkeypatch, capsys) -> None:
+    # a 500-item PubMedQA run takes hours here; one stopped near its end kept nothing. Now each
+    # item is journalled as it is answered and --resume asks only the items not yet answered.
+    from eval import runner
+
+    path = tmp_path / "pqa.json"
+    path.write_text(json.dumps(PQA))
+    out = tmp_path / "run"
+    original = runner.ClinCiteSystem.answer
+    asked: list[str] = []
+
+    def stops_at_second(self, question):
+        if asked:
+            raise KeyboardInterrupt  # the session ends, or someone presses Ctrl-C
+        asked.append(question)
+        return original(self, question)
+
+    monkeypatch.setattr(runner.ClinCiteSystem, "answer", stops_at_second)
+    assert main(["eval", "--pubmedqa", str(path), "--out", str(out)]) == 130
+    assert not (out / "results.jsonl").exists()
+    journal = (out / "journal.jsonl").read_text().splitlines()
+    assert len(journal) == 2 and json.loads(journal[1])["id"] == "111"
+
+    again: list[str] = []
+
+    def counts(self, question):
+        again.append(question)
+        return original(self, question)
+
+    monkeypatch.setattr(runner.ClinCiteSystem, "answer", counts)
+    # resuming with other options is refused in one line, the journal kept
+    code = main(["eval", "--pubmedqa", str(path), "--out", str(out), "--limit", "1",
+                 "--resume"])
+    err = capsys.readouterr().err
+    assert code != 0 and "is of another run (items:" in err and "Traceback" not in err
+    assert not again and len((out / "journal.jsonl").read_text().splitlines()) == 2
+    assert main(["eval", "--pubmedqa", str(path), "--out", str(out), "--resume"]) == 0
+    assert [q.split("?")[0] for q in again] == ["Is marker B prognostic in sarcoma"]
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["111", "222"]
+    assert rows[0]["answer"] == json.loads(journal[1])["answer"]  # kept, not asked again
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["decision"]["n"] == 2 and metrics["timing"]["resumed_items"] == 1
+    assert not (out / "journal.jsonl").exists()  # the finished run's files are the record
+    # without --resume a run starts again from the first item
+    again.clear()
+    assert main(["eval", "--pubmedqa", str(path), "--out", str(out)]) == 0
+    assert len(again) == 2
