@@ -244,8 +244,9 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
         respective = bound[i][0] if i in bound else None
         if respective:
             keys = frozenset({respective})
-        elif is_group_size(text, q):
-            keys = frozenset()  # "低风险组(n=80)…的5年EFS率": 80 is no EFS rate
+        elif is_group_size(text, q) or q.unit == "group":
+            keys = frozenset()  # "低风险组(n=80)…的5年EFS率": 80 is no EFS rate; "in 1
+            # patient group", "分为4组": a count of groups is the value of no measure
         else:
             key = _nearest_measure(measures, q, lo, hi, text)
             if key is None:

@@ -59,6 +59,10 @@ NIRO = chunk("ORR患者在尼罗醋司他组为41%,显着高于安慰剂组8%(P<
     ("3D打印假体术后12个月", [("12", "month")]),  # a name before it does not end the search
     ("八成以上", [("80", "percent")]),
     ("一半的患者", [("50", "percent")]),
+    # a count of groups, not of patients (dev en-12: "will enroll 1 participant" passed on
+    # "43 participants in 1 patient group")
+    ("43 participants in 1 patient group", [("43", "patient"), ("1", "group")]),
+    ("2 treatment groups of 30 patients", [("2", "group"), ("30", "patient")]),
 ])
 def test_numbers_glued_to_units_are_numbers(text: str, expected: list) -> None:
     assert [(q.value, q.unit) for q in extract_quantities(text)] == expected
@@ -187,6 +191,13 @@ CASES = [
     ("half range", "The effective rate of immunotherapy is about 10%.", [RANGE], "", False),
     ("whole range", "The effective rate of immunotherapy is about 5% to 10%.", [RANGE], "", True),
     ("wrong unit", "安罗替尼推荐剂量为每日12g。", [DOSE], "", False),
+    # a group count is no enrolment
+    ("groups as enrolment", "The trial will enroll 1 participant.",
+     [chunk("The study will enroll 43 participants in 1 patient group.", 19, language="en")],
+     "How many participants will the trial enroll?", False),
+    ("enrolment", "The trial will enroll 43 participants.",
+     [chunk("The study will enroll 43 participants in 1 patient group.", 19, language="en")],
+     "How many participants will the trial enroll?", True),
     # 2e. the question's arm holds when the answer's clause names none
     ("question's other arm", "ORR为41%。", [NIRO], "安慰剂组的ORR是多少?", False),
     ("question's arm", "ORR为41%。", [NIRO], "尼罗醋司他组的ORR是多少?", True),
