@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -441,6 +441,18 @@ class AnswerChain:
                 wanted = list(parts.measures) or [None]  # type: ignore[list-item]
                 gate.discard_held()
             quoted: set[tuple[int, int]] = set()
+            # two studies asked the same thing ("A试验与B试验分别…"): no one sentence states
+            # both, so each study is a part of its own, quoted where the draft left it out
+            for subjects in parts.sides:
+                if subjects <= gate.coverage.subjects:
+                    continue  # a shown sentence is about this study already
+                side = replace(parts, entities=subjects, values=1)
+                for measure in parts.measures or (None,):
+                    found = self._best_quote(turn, checker, side, measure, quoted)
+                    if found is not None:
+                        self._show_quote(turn, checker, gate, found, quoted)
+            if parts.sides and gate.answered:
+                wanted = missing_measures(parts, gate.coverage)
             for measure in wanted:
                 if measure is not None and measure in gate.coverage.measures:
                     continue  # an earlier quote stated it too

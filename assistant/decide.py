@@ -63,6 +63,8 @@ class Parts:
     entities: frozenset[str]  # subjects named in the question
     quantity: bool  # the question asks for a number
     values: int  # how many values the question wants (2 for "两组…分别")
+    # each study's subjects where one question asks two studies the same thing (subject_parts)
+    sides: tuple[frozenset[str], ...] = ()
 
 
 # a yes/no question starts with an auxiliary verb, or a clause of a titled question does
@@ -222,7 +224,35 @@ def question_parts(question: str) -> Parts:
                 SECOND_ASK_RE.search(question.strip()) else 1)
     quantity = not is_yes_no(question) and (expects_quantity(question) or
                                             bool(seen and _asks_value(question)))
-    return Parts(tuple(seen), frozenset(entities_in(question)), quantity, wants)
+    sides = tuple(subject_parts(question)) if quantity else ()
+    return Parts(tuple(seen), frozenset(entities_in(question)), quantity,
+                 max(wants, len(sides)), sides)
+
+
+# two studies asked about in one question ("A试验与B试验分别计划入组多少人?", "… the A trial and
+# the B trial each …"): the conjunction between them, each side naming a trial or study
+_STUDY_WORD_RE = re.compile(r"试验|研究|trial|study", re.IGNORECASE)
+_BETWEEN_STUDIES_RE = re.compile(r"与|和|及|以及|\band\b|\bvs\.?|\bversus\b", re.IGNORECASE)
+
+
+def subject_parts(question: str) -> list[frozenset[str]]:
+    """The subjects of each study a question asks the same thing of, in order — two or more
+    sides of a conjunction, each naming a trial or study and subjects of its own — else []:
+    each side is a part to answer (or report missing) on its own, since no one source sentence
+    states both trials' figures."""
+    cuts = [m for m in _BETWEEN_STUDIES_RE.finditer(question)
+            if _STUDY_WORD_RE.search(question[:m.start()]) and
+            _STUDY_WORD_RE.search(question[m.end():])]
+    if not cuts:
+        return []
+    bounds = [0, *(x for m in cuts for x in (m.start(), m.end())), len(question)]
+    sides = [question[a:b] for a, b in zip(bounds[::2], bounds[1::2], strict=True)]
+    if not all(_STUDY_WORD_RE.search(side) for side in sides):
+        return []
+    subjects = [frozenset(entities_in(side)) for side in sides]
+    if any(not e for e in subjects) or len(set(subjects)) < len(subjects):
+        return []
+    return subjects
 
 
 def _asks_value(question: str) -> bool:
@@ -341,8 +371,9 @@ def missing_measures(parts: Parts, covered: Coverage) -> list[str]:
 def answers_question(parts: Parts, covered: Coverage) -> bool:
     """The shown sentences answer (at least part of) the question: about its subjects, with a
     number of an asked measure where it asks for a quantity."""
-    if parts.entities and not parts.entities <= covered.subjects:
-        return False
+    if parts.entities and not parts.entities <= covered.subjects and not any(
+            side <= covered.subjects for side in parts.sides):
+        return False  # (one of two studies asked about, whole, is part of the answer)
     if parts.quantity:
         if covered.numbers == 0:
             return False

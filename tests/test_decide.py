@@ -583,3 +583,83 @@ def test_a_yes_no_question_is_not_answered_by_background_or_methods() -> None:
     # the same sentences still answer a question about what was done
     how = "What was investigated with cyclosporine and chloroquine in mice?"
     assert best_quote(how, [view], question_parts(how), semantic=close) is not None
+
+
+@pytest.mark.parametrize("question, sides", [
+    ("安罗替尼联合特瑞普利单抗试验与术前SBRT联合PD-1骨肉瘤试验分别计划入组多少人?",
+     [{"anlotinib", "toripalimab"}, {"sbrt", "osteosarcoma"}]),
+    ("How many participants do the anlotinib plus toripalimab trial and the SBRT plus PD-1 "
+     "osteosarcoma trial each plan to enroll?",
+     [{"anlotinib", "toripalimab"}, {"sbrt", "osteosarcoma"}]),
+    # one study, two measures; two drugs compared in one study: no sides
+    ("ALTER-S004研究的ORR和DCR分别是多少?", []),
+    ("地舒单抗与唑来膦酸相比,首次骨相关事件风险下降多少?", []),
+    ("How many patients did the denosumab and zoledronic acid arms each have?", []),
+])
+def test_two_studies_asked_the_same_thing_are_two_parts(question: str, sides: list) -> None:
+    from assistant.decide import subject_parts
+
+    assert [set(s) for s in subject_parts(question)] == sides
+
+
+def trial_chunk(text: str, n: int):
+    from assistant.types import RetrievedChunk
+
+    return RetrievedChunk(chunk_id=f"c{n}", doc_id=f"d{n}.txt", text=text, start=0,
+                          end=len(text), language="en", title=f"Trial record {n}")
+
+
+TWO_TRIALS = [  # a trial record each, as in sample_corpus/001 and 002
+    trial_chunk("The anlotinib plus toripalimab trial will enroll 70 participants in 1 patient group.",
+          31),
+    trial_chunk("The SBRT plus PD-1 osteosarcoma trial will enroll 43 participants in 1 patient group.",
+          32),
+]
+
+
+def test_each_study_of_a_two_study_question_is_quoted_or_reported_missing() -> None:
+    # dev en-15 / zh-27: no one sentence gives both trials' enrolment, so the question was
+    # declined whole; each study is now a part, quoted from its own sentence
+    from dataclasses import replace
+
+    from assistant.citations import PassageView
+    from assistant.decide import best_quote
+
+    q = ("How many participants do the anlotinib plus toripalimab trial and the SBRT plus PD-1 "
+         "osteosarcoma trial each plan to enroll?")
+    parts = question_parts(q)
+    views = [PassageView.of(i + 1, c) for i, c in enumerate(TWO_TRIALS)]
+    assert best_quote(q, views, parts, "enrolment") is None  # both studies in one sentence
+    found = [best_quote(q, views, replace(parts, entities=side, values=1), "enrolment")
+             for side in parts.sides]
+    assert [f[1].text.split(" will")[0] for f in found if f] == [
+        "The anlotinib plus toripalimab trial", "The SBRT plus PD-1 osteosarcoma trial"]
+    # one study's sentence is half the answer: it answers, and the values wanted are two
+    assert parts.values == 2
+    assert answers_question(parts, Coverage({"enrolment"}, {"anlotinib", "toripalimab"}, 1))
+    assert not answers_question(parts, Coverage({"enrolment"}, {"anlotinib"}, 1))
+
+
+def test_a_two_study_question_is_answered_study_by_study(settings: Settings, tmp_path: Path,
+                                                         llm: ScriptedChatModel) -> None:
+    # the scripted model answers for one trial only; the other trial's enrolment is quoted
+    # from its own record, and the answer is complete without a "not found" note
+    docs = tmp_path / "trials"
+    docs.mkdir()
+    (docs / "anlotinib_trial.txt").write_text(
+        "Anlotinib plus toripalimab for refractory soft tissue sarcoma.\n\n"
+        "The anlotinib plus toripalimab trial will enroll 70 participants in 1 patient group.",
+        encoding="utf-8")
+    (docs / "sbrt_trial.txt").write_text(
+        "Pre-operative SBRT plus PD-1 blockade for osteosarcoma lung metastases.\n\n"
+        "The SBRT plus PD-1 osteosarcoma trial will enroll 43 participants in 1 patient group.",
+        encoding="utf-8")
+    bot = Assistant(settings, embedder=HashingEmbedder(), llm=llm)
+    assert not bot.ingest([docs]).failed
+    llm.enqueue("The anlotinib plus toripalimab trial will enroll 70 participants [1].")
+    answer = bot.ask("How many participants do the anlotinib plus toripalimab trial and the "
+                     "SBRT plus PD-1 osteosarcoma trial each plan to enroll?")
+    assert not answer.abstained, answer.abstain_reason
+    assert "70 participants" in answer.text and "43 participants" in answer.text
+    assert answer.text.index("70") < answer.text.index("43")
+    assert not answer.partial and "incomplete" not in answer.text
