@@ -41,7 +41,7 @@ from .decide import (
     Parts,
     answer_values,
     answers_question,
-    best_quote,
+    best_quote_in_rings,
     decision_for,
     decline_reason,
     missing_measures,
@@ -193,7 +193,8 @@ class AnswerChain:
         k = self.settings.retrieval.k if turn.k is None else turn.k
         turn.model_k = k
         passages = self.retriever.retrieve(turn.standalone, turn.filters, extra_queries=extra,
-                                           k=max(k, self.settings.answer.quote_passages),
+                                           k=max(k, self.settings.answer.quote_passages,
+                                                 self.settings.answer.quote_passages_more),
                                            timings=turn.timings)
         turn.timings["retrieve_s"] = time.perf_counter() - t0
         return passages
@@ -406,9 +407,12 @@ class AnswerChain:
                     measure: str | None, quoted: set[tuple[int, int]]
                     ) -> tuple[PassageView, SourceSentence] | None:
         answer = self.settings.answer
-        return best_quote(turn.standalone, checker.views, parts, measure,
-                          semantic=turn.similarities, min_similarity=answer.min_quote_similarity,
-                          min_similarity_across=answer.min_quote_similarity_across, skip=quoted)
+        first = max(answer.quote_passages, turn.model_k)
+        return best_quote_in_rings(turn.standalone, checker.views, first, parts, measure,
+                                   semantic=turn.similarities,
+                                   min_similarity=answer.min_quote_similarity,
+                                   min_similarity_across=answer.min_quote_similarity_across,
+                                   skip=quoted)
 
     def _show_quote(self, turn: Turn, checker: AnswerChecker, gate: Gate,
                     found: tuple[PassageView, SourceSentence],

@@ -128,6 +128,11 @@ class AnswerSettings(BaseModel):
     # passages the checker and the quote fallback read: the model reads the first k, the
     # next ones (retrieved in the same search) may still supply a verbatim quote; 0 = only k
     quote_passages: int = Field(6, ge=0, le=50)
+    # a second, wider ring of passages from the same search, read for a quote only when the
+    # first quote_passages give none (0 = no second ring): the answer sentence that ranks 7th
+    # to 10th by cosine (an English question on a Chinese article, a trial record's tail
+    # chunk) without changing a quote the first ring gives; tuned on the dev split
+    quote_passages_more: int = Field(10, ge=0, le=50)
     condense_prompt: str = "condense_v1"
     # share of a sentence's content words (zh: character bigrams) that must occur in a passage
     min_overlap: float = Field(0.5, ge=0.0, le=1.0)

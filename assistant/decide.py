@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ingest.keywords import support_units
 from ingest.text import detect_language
@@ -501,6 +502,20 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if best is None or score > best[0]:
                 best = (score, view, s)
     return (best[1], best[2]) if best else None
+
+
+def best_quote_in_rings(question: str, views: Sequence[PassageView], first: int, parts: Parts,
+                        measure: str | None = None, **kw: Any
+                        ) -> tuple[PassageView, SourceSentence] | None:
+    """``best_quote`` over the first ``first`` passages; only where they give none, over all
+    of ``views``: a wider ring finds a sentence ranked lower without displacing a quote the
+    nearer passages give (a trial record's own "70 participants" before a background
+    sentence's "154 patients" of another study, 8th by cosine)."""
+    near = [v for v in views if v.n <= first]
+    found = best_quote(question, near, parts, measure, **kw)
+    if found is None and len(near) < len(views):
+        found = best_quote(question, views, parts, measure, **kw)
+    return found
 
 
 MARKER_RE = re.compile(r"\[\d{1,3}\]")

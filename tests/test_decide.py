@@ -663,3 +663,27 @@ def test_a_two_study_question_is_answered_study_by_study(settings: Settings, tmp
     assert "70 participants" in answer.text and "43 participants" in answer.text
     assert answer.text.index("70") < answer.text.index("43")
     assert not answer.partial and "incomplete" not in answer.text
+
+
+def test_the_wider_quote_ring_is_read_only_where_the_nearer_gives_none() -> None:
+    # dev zh-25 with a single ring of 10: a trial record's background sentence ("154 patients"
+    # of an earlier study, 8th by cosine) displaced the record's own "70 participants"
+    from assistant.citations import PassageView
+    from assistant.decide import best_quote_in_rings
+
+    q = "How many participants will the anlotinib plus toripalimab trial enroll?"
+    own = trial_chunk("The anlotinib plus toripalimab trial will enroll 70 participants.", 1)
+    other = trial_chunk("In the anlotinib plus toripalimab trial background, an earlier "
+                        "anlotinib study enrolled 154 participants; the anlotinib plus "
+                        "toripalimab trial will enroll participants.", 2)
+    views = [PassageView.of(1, own), PassageView.of(7, other)]
+    close = {(7, 0): 0.9, (1, 0): 0.6}  # the far sentence is closer in meaning
+    parts = question_parts(q)
+    found = best_quote_in_rings(q, views, 6, parts, "enrolment", semantic=close)
+    assert found is not None and "70 participants" in found[1].text
+    # with nothing in the near ring, the far one answers
+    found = best_quote_in_rings(q, views[1:], 6, parts, "enrolment", semantic=close)
+    assert found is not None and "154" in found[1].text
+    # one ring of everything: the closer far sentence wins (what the ring order prevents)
+    found = best_quote_in_rings(q, views, 10, parts, "enrolment", semantic=close)
+    assert found is not None and "154" in found[1].text
