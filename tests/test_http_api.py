@@ -170,7 +170,8 @@ def test_filters_and_k_from_extra_body(client: openai.OpenAI, llm: ScriptedChatM
         extra_body={"clincite": {"filters": {"doc_id": ["001_0640456118313415.txt"]},
                                  "k": 2}})
     # the search returns the checker's passages (both quote rings); the model reads k=2
-    assert len(seen[-1]) == max(bot.settings.answer.quote_passages, bot.settings.answer.quote_passages_more)
+    rings = bot.settings.answer
+    assert len(seen[-1]) == max(rings.quote_passages, rings.quote_passages_more)
     assert {p.doc_id for p in seen[-1]} == {"001_0640456118313415.txt"}
     prompt = llm.history[-1][-1].content
     assert "Anlotinib combined with toripalimab" in prompt and '<passage n="3"' not in prompt

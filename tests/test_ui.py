@@ -68,7 +68,8 @@ def test_filters_and_k_reach_retrieval(handlers, monkeypatch) -> None:
     list(ui.respond("anlotinib sarcoma", [], [], doc_ids=["001_0640456118313415.txt"],
                     language="English (en)", k=2))
     # the search returns the checker's passages (both quote rings); the model reads k=2
-    assert len(seen[-1]) == max(ui.assistant.settings.answer.quote_passages, ui.assistant.settings.answer.quote_passages_more)
+    rings = ui.assistant.settings.answer
+    assert len(seen[-1]) == max(rings.quote_passages, rings.quote_passages_more)
     assert {p.doc_id for p in seen[-1]} == {"001_0640456118313415.txt"}
     prompt = llm.history[-1][-1].content
     assert "Anlotinib combined with toripalimab" in prompt and '<passage n="3"' not in prompt
