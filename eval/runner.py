@@ -7,6 +7,7 @@ non-zero if any item errored or a ``--fail-under`` threshold is not met.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -156,6 +157,16 @@ class Journal:
 
     def close(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def baseline_fingerprint(settings: Settings) -> str:
+    """A hash of the settings the baseline's answers depend on (its embedder and LLM): a
+    baseline-only run stays resumable when ClinCite's own settings change."""
+    keep = settings.model_dump(mode="json", include={"embedder", "llm"})
+    for section in keep.values():
+        section.pop("api_key", None)
+    blob = json.dumps(keep, sort_keys=True).encode()
+    return "baseline-" + hashlib.sha256(blob).hexdigest()[:12]
 
 
 def _differs(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
@@ -473,7 +484,9 @@ def run(opts: EvalOptions, settings: Settings) -> int:
     journal = Journal(opts.out, {
         "split": split_name(opts), "items": [i.id for i in items],
         "retrieval_only": opts.retrieval_only, "baseline": opts.baseline,
-        "baseline_only": opts.baseline_only, "settings_hash": eval_settings.fingerprint(),
+        "baseline_only": opts.baseline_only,
+        "settings_hash": baseline_fingerprint(eval_settings) if opts.baseline_only
+        else eval_settings.fingerprint(),
         "llm": eval_settings.llm.model})
     done = journal.start(opts.resume)
     if done:

@@ -708,3 +708,19 @@ def test_a_stopped_run_goes_on_with_resume(tmp_path: Path, monkeypatch, capsys) 
     again.clear()
     assert main(["eval", "--pubmedqa", str(path), "--out", str(out)]) == 0
     assert len(again) == 2
+
+
+def test_a_baseline_journal_survives_a_change_of_clincite_settings(tmp_path: Path) -> None:
+    # the baseline's 500 PubMedQA answers take hours and depend only on its embedder and LLM:
+    # a ClinCite setting added or changed meanwhile (answer.quote_passages_more, round 6) made
+    # its journal "of another run"
+    from assistant.config import Settings
+    from eval.runner import baseline_fingerprint
+
+    base = Settings()
+    answer = base.model_copy(update={"answer": base.answer.model_copy(
+        update={"quote_passages_more": 3})})
+    llm = base.model_copy(update={"llm": base.llm.model_copy(update={"model": "openai:x"})})
+    assert base.fingerprint() != answer.fingerprint()
+    assert baseline_fingerprint(base) == baseline_fingerprint(answer)
+    assert baseline_fingerprint(base) != baseline_fingerprint(llm)
