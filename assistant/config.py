@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -241,15 +242,19 @@ class Settings(BaseSettings):
         key = self.embedder.api_key or self.openai_api_key
         return key.get_secret_value() if isinstance(key, SecretStr) else key
 
-    def fingerprint(self) -> str:
-        """A short hash of everything that changes answers, recorded with every Answer."""
+    def fingerprint(self, sections: Collection[str] | None = None) -> str:
+        """A short hash of everything that changes answers, recorded with every Answer; with
+        ``sections``, of those sections only (the eval baseline's answers depend on the
+        embedder and the LLM alone)."""
         keep = self.model_dump(
             mode="json",
+            include=set(sections) if sections is not None else None,
             exclude={"data_dir", "models_dir", "chroma_host", "chroma_port", "server", "store",
                      "ui_username", "ui_password", "openai_api_key"}
         )
         for section in ("embedder", "llm"):
-            keep[section].pop("api_key", None)
+            if section in keep:
+                keep[section].pop("api_key", None)
         blob = json.dumps(keep, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 

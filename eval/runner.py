@@ -7,7 +7,6 @@ non-zero if any item errored or a ``--fail-under`` threshold is not met.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -162,11 +161,7 @@ class Journal:
 def baseline_fingerprint(settings: Settings) -> str:
     """A hash of the settings the baseline's answers depend on (its embedder and LLM): a
     baseline-only run stays resumable when ClinCite's own settings change."""
-    keep = settings.model_dump(mode="json", include={"embedder", "llm"})
-    for section in keep.values():
-        section.pop("api_key", None)
-    blob = json.dumps(keep, sort_keys=True).encode()
-    return "baseline-" + hashlib.sha256(blob).hexdigest()[:12]
+    return "baseline-" + settings.fingerprint({"embedder", "llm"})
 
 
 def _differs(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
