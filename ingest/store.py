@@ -35,7 +35,7 @@ from .vectors import Filters, VectorIndex, open_vector_index
 SCHEMA_VERSION = 1
 # Bump when cleaning or chunking code changes what passages come out of the same text:
 # the index name changes with it, so a stale index is never reused.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3  # 3: a section label glued to a full stop starts a sentence
 # set (in the records) before a vector write, cleared when a write session ends cleanly
 DIRTY_MARK = "vectors_dirty"
 
