@@ -80,6 +80,48 @@ def is_group_size(text: str, q: Quantity) -> bool:
     return _after_n_equals(text, q.start)
 
 
+# "For patients ≥16 years old, ECOG …", "对于16岁以下的患者,Lansky评分…": the age names the
+# subgroup the rest of the sentence is about — a condition, not the value of any measure
+CMP = (r"(?:≥|≤|>=|<=|>|<|under|over|below|above|at\s+least|(?:no\s+|not\s+)?less\s+than|"
+       r"(?:no\s+|not\s+)?more\s+than|older\s+than|younger\s+than)")
+CONDITION_BEFORE_RE = re.compile(
+    r"(?:\b(?:for|in|among)\s+(?:the\s+)?(?:patients?|participants?|subjects?|children|"
+    r"adolescents|adults|those|people|cases)\s+(?:(?:who\s+are\s+)?aged\s+)?" + CMP + r"?"
+    r"|(?:对于|对|在|其中)\s*(?:年龄)?\s*(?:[≥≤><]|大于|小于|超过|不足|不满)?)\s*"
+    r"(?:\d+(?:\.\d+)?\s*(?:-|–|~|～|to|至)\s*)?$",  # "aged 12-17 years": the range's second end
+    re.IGNORECASE)
+AGE_AFTER = (
+    r"(?:\s*(?:-|–|~|～|to|至)\s*\d+(?:\.\d+)?)?"  # "aged 12-17 years": the range's first end
+    r"\s*(?:(?:years?|yrs?)(?:\s+of\s+age|[\s-]+old)?|岁)"
+    r"(?:\s*(?:以下|以上|及以上|及以下|或以上|或以下|and\s+(?:over|older|above|under|younger)))?"
+    r"(?:(?:的)?(?:患者|患儿|儿童|受试者|病人)(?:中)?)?")
+# a sentence goes on after its condition ("…, ECOG score is 0-2"); in a question the condition
+# may close it ("What Lansky score is required for patients under 16 years old in the trial?")
+CONDITION_AFTER_RE = re.compile(AGE_AFTER + r"\s*[,，:：]", re.IGNORECASE)
+CONDITION_AFTER_Q_RE = re.compile(AGE_AFTER + r"(?:\s*[,，:：]|\s+(?:in|of|at|on)\b|\s*[?？]|\s*$)",
+                                  re.IGNORECASE)
+
+
+def condition_span(text: str, q: Quantity, question: bool = False) -> tuple[int, int] | None:
+    """"For patients ≥16 years old, ECOG score is 0-2": 16 is the age of the subgroup the
+    sentence is about, not an age limit it states. The span of that condition, or None."""
+    lo = max(0, text.rfind("\n", 0, q.start) + 1, q.start - 60)
+    before = CONDITION_BEFORE_RE.search(text, lo, q.start)
+    if before is None:
+        return None
+    after = (CONDITION_AFTER_Q_RE if question else CONDITION_AFTER_RE).match(text, q.end)
+    return (before.start(), after.end()) if after else None
+
+
+def condition_spans(text: str, quantities: list[Quantity] | None = None,
+                    question: bool = False) -> dict[int, tuple[int, int]]:
+    """Index of each quantity that is a subgroup's age -> the span of its condition."""
+    text = normalise_text(text)
+    found = extract_quantities(text) if quantities is None else quantities
+    return {i: span for i, q in enumerate(found)
+            if (span := condition_span(text, q, question)) is not None}
+
+
 def extract_quantities(text: str, lex: Lexicon | None = None) -> list[Quantity]:
     """Every quantity in ``text`` with its unit, in order. Ranges share their unit
     ("0-25岁": 0 and 25 are both ages); a unit after a parenthesis counts
@@ -234,6 +276,10 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
     spans = clauses(text)
     timed = horizons(text, quantities, measures, lex)
     at = dict(timed.values())  # measure mention start -> its time
+    conditions = condition_spans(text, quantities)
+    # "years old" of a condition names no measure of the sentence's other values
+    measures = [m for m in measures
+                if not any(a <= m.start < b for a, b in conditions.values())]
     bound: dict[int, tuple[str | None, str]] = _respective(text, quantities, measures, spans)
     out = []
     for i, q in enumerate(quantities):
@@ -244,9 +290,10 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
         respective = bound[i][0] if i in bound else None
         if respective:
             keys = frozenset({respective})
-        elif is_group_size(text, q) or q.unit == "group":
+        elif is_group_size(text, q) or q.unit == "group" or i in conditions:
             keys = frozenset()  # "低风险组(n=80)…的5年EFS率": 80 is no EFS rate; "in 1
-            # patient group", "分为4组": a count of groups is the value of no measure
+            # patient group", "分为4组": a count of groups is the value of no measure;
+            # "For patients ≥16 years old, ECOG …": a subgroup's age is a condition
         else:
             key = _nearest_measure(measures, q, lo, hi, text)
             if key is None:

@@ -29,6 +29,7 @@ from .citations import (
 )
 from .claims import (
     Claim,
+    condition_spans,
     entities_in,
     measures_in,
     normalise_text,
@@ -184,8 +185,10 @@ EXAMPLES_RE = re.compile(r"[(（]\s*(?:如|例如|比如|e\.g\.|eg|such as)[^)�
 
 
 def question_measures(question: str) -> list[Mention]:
-    """The strict measures a question names, leaving out those it gives as examples."""
+    """The strict measures a question names, leaving out those it gives as examples and the
+    age of a subgroup it is about ("… for patients under 16 years old")."""
     spans = [m.span() for m in EXAMPLES_RE.finditer(question)]
+    spans += condition_spans(question, question=True).values()
     return [m for m in lexicon().strict_measures(question)
             if not any(a <= m.start < b for a, b in spans)]
 

@@ -372,3 +372,26 @@ def test_a_group_size_is_a_count_of_patients_of_no_measure() -> None:
     assert claims["80"].quantity.unit == "patient" and claims["80"].measures == frozenset()
     assert claims["625"].quantity.unit == "patient" and claims["625"].measures == frozenset()
     assert claims["93.7"].measures == {"efs"}
+
+
+@pytest.mark.parametrize("sentence, bound", [
+    # dev en-09: "What ages are eligible?" was answered with the Lansky sentence, whose 16 is the
+    # age of the subgroup the sentence is about — a condition, not the eligible age
+    ("For patients ≥16 years old, ECOG score is between 0 and 2;",
+     [("16", set()), ("0", set()), ("2", set())]),
+    ("For patients under 16 years old, Lansky score is at least 70 or above.",
+     [("16", set()), ("70", set())]),  # and "years old" is no measure of the 70 after it
+    ("In patients aged over 65 years, the ORR was 30%.", [("65", set()), ("30", {"orr"})]),
+    ("For patients aged 12-17 years, the dose is 20 mg.",
+     [("12", set()), ("17", set()), ("20", {"dose"})]),  # both ends of a range
+    ("对于16岁以下的患者,Lansky评分≥70分。", [("16", set()), ("70", set())]),
+    # an age range the sentence states is still an age
+    ("Aged no less than 10 years old and no more than 65 years old;",
+     [("10", {"age"}), ("65", {"age"})]),
+    ("Patients aged 18 to 70 years were enrolled.", [("18", {"age"}), ("70", {"age"})]),
+    ("纳入年龄18-70岁的患者。", [("18", {"age"}), ("70", {"age"})]),
+    ("Male or female patients aged 18-70 years, ECOG PS score: 0 to 2 points;",
+     [("18", {"age"}), ("70", {"age"}), ("0", {"age"}), ("2", {"age"})]),
+])
+def test_a_subgroups_age_is_a_condition_not_an_age(sentence: str, bound: list) -> None:
+    assert [(c.quantity.value, set(c.measures)) for c in sentence_claims(sentence)] == bound

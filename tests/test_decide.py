@@ -195,6 +195,10 @@ def test_a_quote_names_what_the_question_asks(question: str, sentence: str,
     # two asked measures stay two: joined by a conjunction, or two questions
     ("ALTER-S004研究的ORR和DCR分别是多少?", ("orr", "dcr")),
     ("SHR-2554治疗晚期上皮样肉瘤,中位PFS是多少?最常见的不良反应是什么?", ("pfs", "adverse")),
+    # the age of the subgroup asked about is a condition, not asked (dev en-10)
+    ("What Lansky score is required for patients under 16 years old in the SBRT trial?", ()),
+    ("What is the ORR in patients aged over 65 years?", ("orr",)),
+    ("What ages are eligible for the SBRT plus PD-1 osteosarcoma trial?", ("age",)),
 ])
 def test_asked_measures_leave_out_qualifiers(question: str, measures: tuple) -> None:
     from assistant.decide import asked_measures
@@ -687,3 +691,23 @@ def test_the_wider_quote_ring_is_read_only_where_the_nearer_gives_none() -> None
     # one ring of everything: the closer far sentence wins (what the ring order prevents)
     found = best_quote_in_rings(q, views, 10, parts, "enrolment", semantic=close)
     assert found is not None and "154" in found[1].text
+
+
+def test_a_subgroups_age_is_no_answer_to_an_age_question() -> None:
+    """dev en-09: "What ages are eligible?" was answered with "For patients under 16 years
+    old, Lansky score is at least 70", which shares "eligible" with the question; the
+    sentence that states the age limits is the quote."""
+    from assistant.decide import best_quote
+
+    record = ("Aged no less than 10 years old and no more than 65 years old;\n"
+              "For patients ≥16 years old, ECOG score is between 0 and 2;\n"
+              "For patients under 16 years old, Lansky score is at least 70 or above "
+              "(they are still eligible included).")
+    question = "What ages are eligible for the SBRT plus PD-1 osteosarcoma trial?"
+    view = one_view(record, "en", "Pre-operative SBRT plus PD-1 blockade in osteosarcoma")
+    quote = best_quote(question, [view], question_parts(question))
+    assert quote is not None and quote[1].text.startswith("Aged no less than 10")
+    # without the age limits, the subgroups' sentences do not answer it
+    rest = one_view(record.split("\n", 1)[1], "en",
+                    "Pre-operative SBRT plus PD-1 blockade in osteosarcoma")
+    assert best_quote(question, [rest], question_parts(question)) is None
