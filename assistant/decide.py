@@ -37,7 +37,7 @@ from .claims import (
     sentence_claims,
     sentence_horizons,
 )
-from .lexicon import Mention, lexicon, other_population, populations_in
+from .lexicon import Mention, lexicon, other_population, populations_in, sites_in
 
 RESPECTIVE_Q_RE = re.compile(r"分别|各(是|为|自)|两组|两种|both|each|respectively|"
                              r"\bin the two\b|\bfor the two\b|\bhow many\b.*\band how many\b|"
@@ -138,6 +138,10 @@ AIM_RE = re.compile(
     r"|(?:本|该)项?(?:研究|试验)(?:旨在|的目的是|目的是|目的在于|拟)"
     # "we aimed to", "we sought to determine", "we set out to"
     r"|\bwe\s+(?:aimed|sought|set\s+out|intended|wished)\s+to\b"
+    # a trial record's "the investigators aim to conduct …" (dev d2-23 quoted it as the
+    # definition of a resectable nodule), "研究者拟开展…"
+    r"|\b(?:the\s+)?(?:investigators|researchers|authors|we)\s+(?:aim|plan|intend|propose)\s+to\b"
+    r"|(?:研究者|研究人员|我们)(?:旨在|拟开展|拟进行)"
     # "our study was undertaken to", "this study was planned to", "we carried out this
     # research to"
     r"|\b(?:this|our|the\s+(?:current|present))\s+(?:study|trial|research|work|paper|analysis)"
@@ -296,6 +300,10 @@ def of_kind(claim: Claim, units: frozenset[str]) -> bool:
     return unit in units or (unit is None and "patient" in units)
 
 
+# a question asking where in the body: only a sentence naming a site answers it
+PLACE_Q_RE = re.compile(r"\bwhere\b|\bwhich\s+(?:sites?|bones?|parts?|locations?|organs?)\b|"
+                        r"\bwhat\s+(?:sites?|locations?)\b|哪里|何处|哪些?个?部位|什么部位|好发于哪",
+                        re.IGNORECASE)
 YEAR_Q_RE = re.compile(r"哪一?年|何年|年份|什么时候|\bwhen\b|\bwhich year\b|\bwhat year\b",
                        re.IGNORECASE)
 
@@ -443,6 +451,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
     aim_not_asked = not AIM_Q_RE.search(question)
     yes_no = is_yes_no(question)
+    asks_place = bool(PLACE_Q_RE.search(question))
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
         title = support_units(view.chunk.title)
@@ -465,6 +474,8 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if other_population(asked_populations, populations_in(s.text)):
                 continue  # relapsed patients' figures (or those of treatment-naive and
                 # relapsed patients together) for a question on treatment-naive ones
+            if asks_place and not sites_in(s.text):
+                continue  # "Where do they occur?": a sentence of rates names no place
             same_language = view.chunk.language == language
             if phrase and same_language and not phrase_in(phrase, s.text):
                 continue  # "R0切除率" asked; the sentence gives ORR
@@ -497,8 +508,10 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             # a value of the asked kind (a time, a count, a dose) about every named subject,
             # or the year a year question asks, needs a little less meaning
             year_given = asks_year and any(_calendar_year(c) for c in s.claims)
+            # — as does a place named about every subject, for a question asking where
             floor = (min_similarity if same_language else across) - (
-                UNIT_BOUND_RELIEF if (units and parts.entities) or year_given else 0.0)
+                UNIT_BOUND_RELIEF if (units and parts.entities) or year_given or
+                (asks_place and parts.entities) else 0.0)
             if not bound and overlap < need and sim < floor:
                 continue
             score = overlap + sim + 0.01 * (len(views) - view.n)

@@ -78,6 +78,7 @@ class Lexicon:
     arms: frozenset[str] = frozenset()  # entity keys that are study arms
     tumours: frozenset[str] = frozenset()  # entity keys that are tumours / populations
     populations: Table | None = None  # which patients of a study (treatment-naive, relapsed)
+    sites: Table | None = None  # where in the body (spine, pelvis, lung)
 
     def strict_measures(self, text: str) -> list[Mention]:
         """Measures that bind a number (not the generic 'proportion' / 'risk')."""
@@ -101,12 +102,19 @@ def lexicon() -> Lexicon:
     return Lexicon(measures=_table(data["measures"]), units=_table(data["units"], glued=True),
                    entities=_table(data["entities"]), arms=frozenset(data.get("arms", [])),
                    tumours=frozenset(data.get("tumours", [])),
-                   populations=_table(data["populations"]) if data.get("populations") else None)
+                   populations=_table(data["populations"]) if data.get("populations") else None,
+                   sites=_table(data["sites"]) if data.get("sites") else None)
 
 
 def populations_in(text: str) -> set[str]:
     """The patient populations ``text`` names ("初治" -> treatment_naive)."""
     table = lexicon().populations
+    return table.keys_in(text) if table else set()
+
+
+def sites_in(text: str) -> set[str]:
+    """The body sites ``text`` names ("好发于腰骶椎、骨盆" -> {spine, pelvis})."""
+    table = lexicon().sites
     return table.keys_in(text) if table else set()
 
 

@@ -466,6 +466,30 @@ def test_a_year_question_is_answered_by_the_sentence_giving_the_year() -> None:
                       semantic=close, min_similarity_across=0.5) is None
 
 
+def test_a_where_question_is_answered_by_a_sentence_naming_a_place() -> None:
+    """dev d2-27: "Where do prostate cancer bone metastases typically occur?" was answered with
+    a sentence of incidence rates, which names no place; the sentence naming the sites answers
+    it, with the relief a bound answer gets (cosine 0.475 across languages, floor 0.5)."""
+    from assistant.decide import best_quote
+
+    q = ("Where do prostate cancer bone metastases typically occur, according to the breast "
+         "cancer bone metastasis interview?")
+    rates = "晚期乳腺癌患者骨转移发生率约为65%~75%,前列腺患者骨转移发生率约为65%~90%。"
+    sites = "相比之下,前列腺癌则以成骨性转移为主,好发于腰骶椎、骨盆。"
+    view = one_view(rates + sites, "zh", "乳腺癌骨转移")
+    close = {(1, 0): 0.55, (1, len(rates)): 0.475}  # cos(question, sentence) as on dev
+    found = best_quote(q, [view], question_parts(q), semantic=close, min_similarity_across=0.5)
+    assert found is not None and found[1].text == sites
+    # the rates alone answer no "where"
+    alone = one_view(rates, "zh", "乳腺癌骨转移")
+    assert best_quote(q, [alone], question_parts(q), semantic={(1, 0): 0.55},
+                      min_similarity_across=0.5) is None
+    # a "how often" question is still answered by the rates
+    often = "How often do prostate cancer patients develop bone metastases?"
+    assert best_quote(often, [alone], question_parts(often), semantic={(1, 0): 0.55},
+                      min_similarity_across=0.5) is not None
+
+
 @pytest.mark.parametrize("question, yes_no", [
     ("Does denosumab delay the first skeletal-related event?", True),
     ("Double balloon enteroscopy: is it efficacious and safe in a community setting?", True),
@@ -528,6 +552,10 @@ def test_a_decision_word_is_shown_with_the_sentence_that_passed(
     ("AIM: To test the hypothesis that premature infants in rural areas fare worse.", True),
     ("We aimed to determine the microbial contamination rates.", True),
     ("目的：评估地舒单抗的安全性。", True),
+    # a trial record's plan (dev d2-23 quoted it for "how is a resectable nodule defined?")
+    ("Therefore, the investigators aim to conduct a prospective phase II clinical trial.", True),
+    ("We plan to enrol patients with resectable pulmonary metastases.", True),
+    ("研究者拟开展一项前瞻性II期临床试验。", True),
     # findings, methods and eligibility are not aims
     ("The ORR was 27.3% and the DCR 76.4%.", False),
     ("该研究共纳入60例患者,ORR为27.3%。", False),
@@ -537,6 +565,8 @@ def test_a_decision_word_is_shown_with_the_sentence_that_passed(
     ("We found no difference in overall survival (P=0.3).", False),
     ("This paper reports a 20% lower risk of a first SRE.", False),
     ("The study was stopped early because 12 patients had grade 3 toxicity.", False),
+    ("Investigators planned 70 participants in 1 patient group.", False),
+    ("研究者计划入组70例患者。", False),
 ])
 def test_a_sentence_stating_the_aim_is_recognised(sentence: str, aim: bool) -> None:
     from assistant.decide import states_aim
