@@ -49,6 +49,7 @@ from .decide import (
     question_parts,
     quote_sentence,
     short_of_values,
+    side_query,
 )
 from .errors import BadQuestionError, EndpointError
 from .excerpts import Semantic, cut_weighted, excerpt, select_sentences
@@ -404,11 +405,47 @@ class AnswerChain:
                 gate.translated += 1
 
     def _best_quote(self, turn: Turn, checker: AnswerChecker, parts: Parts,
-                    measure: str | None, quoted: set[tuple[int, int]]
+                    measure: str | None, quoted: set[tuple[int, int]], near_only: bool = False
                     ) -> tuple[PassageView, SourceSentence] | None:
         answer = self.settings.answer
         first = max(answer.quote_passages, turn.model_k)
-        return best_quote_in_rings(turn.standalone, checker.views, first, parts, measure,
+        views = [v for v in checker.views if v.n <= first] if near_only else checker.views
+        return best_quote_in_rings(turn.standalone, views, first, parts, measure,
+                                   semantic=turn.similarities,
+                                   min_similarity=answer.min_quote_similarity,
+                                   min_similarity_across=answer.min_quote_similarity_across,
+                                   skip=quoted)
+
+    def _side_quote(self, turn: Turn, checker: AnswerChecker, side: Parts,
+                    measure: str | None, quoted: set[tuple[int, int]]
+                    ) -> tuple[PassageView, SourceSentence] | None:
+        """One study of a two-study question that no retrieved passage states: a search of
+        its own (its side of the question), the passages it adds read for a quote. The
+        question's search ranks by both studies and may leave one out of its passages."""
+        answer = self.settings.answer
+        query = side_query(turn.standalone, side.entities)
+        extra = [self._translate(query)] if self.settings.retrieval.translate_query else []
+        have = {v.chunk.chunk_id for v in checker.views}
+        found = self.retriever.retrieve(query, turn.filters, extra_queries=extra,
+                                        k=max(answer.quote_passages, answer.quote_passages_more))
+        more = [p for p in found if p.chunk_id not in have]
+        if not more:
+            return None
+        store = self.retriever.store
+        for doc_id in {p.doc_id for p in more} - set(turn.documents):
+            if (text := store.document_text(doc_id)) is not None:
+                turn.documents[doc_id] = text
+        views = [PassageView.of(len(checker.views) + i + 1, chunk,
+                                turn.documents.get(chunk.doc_id))
+                 for i, chunk in enumerate(more)]
+        checker.views.extend(views)
+        turn.passages.extend(more)
+        score = self._semantic(turn.standalone, always=True)
+        sentences = [(v.n, s.start, s.text) for v in views for s in v.sentences]
+        if score is not None and sentences:
+            turn.similarities.update(zip([(n, start) for n, start, _ in sentences],
+                                         score([t for _, _, t in sentences]), strict=True))
+        return best_quote_in_rings(turn.standalone, views, len(checker.views), side, measure,
                                    semantic=turn.similarities,
                                    min_similarity=answer.min_quote_similarity,
                                    min_similarity_across=answer.min_quote_similarity_across,
@@ -452,7 +489,11 @@ class AnswerChain:
                     continue  # a shown sentence is about this study already
                 side = replace(parts, entities=subjects, values=1)
                 for measure in parts.measures or (None,):
-                    found = self._best_quote(turn, checker, side, measure, quoted)
+                    # the nearest passages, then the study's own search, then the rest: a
+                    # lower-ranked sentence of another study's figure never comes before it
+                    found = (self._best_quote(turn, checker, side, measure, quoted, True) or
+                             self._side_quote(turn, checker, side, measure, quoted) or
+                             self._best_quote(turn, checker, side, measure, quoted))
                     if found is not None:
                         self._show_quote(turn, checker, gate, found, quoted)
             if parts.sides and gate.answered:

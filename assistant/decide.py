@@ -243,11 +243,10 @@ _STUDY_WORD_RE = re.compile(r"试验|研究|trial|study", re.IGNORECASE)
 _BETWEEN_STUDIES_RE = re.compile(r"与|和|及|以及|\band\b|\bvs\.?|\bversus\b", re.IGNORECASE)
 
 
-def subject_parts(question: str) -> list[frozenset[str]]:
-    """The subjects of each study a question asks the same thing of, in order — two or more
-    sides of a conjunction, each naming a trial or study and subjects of its own — else []:
-    each side is a part to answer (or report missing) on its own, since no one source sentence
-    states both trials' figures."""
+def study_sides(question: str) -> list[tuple[str, frozenset[str]]]:
+    """(text, subjects) of each study a question asks the same thing of, in order — two or
+    more sides of a conjunction, each naming a trial or study and subjects of its own — else
+    []."""
     cuts = [m for m in _BETWEEN_STUDIES_RE.finditer(question)
             if _STUDY_WORD_RE.search(question[:m.start()]) and
             _STUDY_WORD_RE.search(question[m.end():])]
@@ -260,7 +259,23 @@ def subject_parts(question: str) -> list[frozenset[str]]:
     subjects = [frozenset(entities_in(side)) for side in sides]
     if any(not e for e in subjects) or len(set(subjects)) < len(subjects):
         return []
-    return subjects
+    return list(zip(sides, subjects, strict=True))
+
+
+def subject_parts(question: str) -> list[frozenset[str]]:
+    """The subjects of each study a question asks the same thing of (``study_sides``): each
+    side is a part to answer (or report missing) on its own, since no one source sentence
+    states both trials' figures."""
+    return [subjects for _, subjects in study_sides(question)]
+
+
+def side_query(question: str, subjects: frozenset[str]) -> str:
+    """A search for one study of a two-study question: its side of the question, with the
+    measure words of the question its side lacks ("安罗替尼联合特瑞普利单抗试验" + "入组")."""
+    text = next((t for t, s in study_sides(question) if s == subjects), question)
+    words = [question[m.start:m.end] for m in question_measures(question)]
+    extra = [w for w in dict.fromkeys(words) if w not in text]
+    return " ".join([text.strip(), *extra])
 
 
 def _asks_value(question: str) -> bool:
@@ -304,6 +319,13 @@ def of_kind(claim: Claim, units: frozenset[str]) -> bool:
 PLACE_Q_RE = re.compile(r"\bwhere\b|\bwhich\s+(?:sites?|bones?|parts?|locations?|organs?)\b|"
                         r"\bwhat\s+(?:sites?|locations?)\b|哪里|何处|哪些?个?部位|什么部位|好发于哪",
                         re.IGNORECASE)
+# a number a study plans ("计划入组多少人", "plan to enroll") is not a result a sentence reports:
+# "The study included 154 patients with evaluable efficacy, with an ORR of 10.13%" is a finished
+# study's count (dev zh-27 quoted it, from a trial record's background, as the record's plan)
+PLAN_Q_RE = re.compile(r"计划|拟|预计|\bplan(?:s|ned)?\b|\bwill\s+(?:enrol|enroll|recruit)|"
+                       r"\btarget(?:ed)?\s+(?:enrol|sample)", re.IGNORECASE)
+RESULT_MEASURES = frozenset({"orr", "dcr", "pfs", "os", "efs", "dfs", "cr", "pr", "sd", "pd",
+                             "hr"})
 YEAR_Q_RE = re.compile(r"哪一?年|何年|年份|什么时候|\bwhen\b|\bwhich year\b|\bwhat year\b",
                        re.IGNORECASE)
 
@@ -452,6 +474,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     aim_not_asked = not AIM_Q_RE.search(question)
     yes_no = is_yes_no(question)
     asks_place = bool(PLACE_Q_RE.search(question))
+    asks_plan = bool(PLAN_Q_RE.search(question)) and not wanted & RESULT_MEASURES
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
         title = support_units(view.chunk.title)
@@ -474,6 +497,8 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if other_population(asked_populations, populations_in(s.text)):
                 continue  # relapsed patients' figures (or those of treatment-naive and
                 # relapsed patients together) for a question on treatment-naive ones
+            if asks_plan and any(c.measures & RESULT_MEASURES for c in s.claims):
+                continue  # a plan asked; the sentence reports a finished study's results
             if asks_place and not sites_in(s.text):
                 continue  # "Where do they occur?": a sentence of rates names no place
             same_language = view.chunk.language == language

@@ -741,3 +741,72 @@ def test_a_subgroups_age_is_no_answer_to_an_age_question() -> None:
     rest = one_view(record.split("\n", 1)[1], "en",
                     "Pre-operative SBRT plus PD-1 blockade in osteosarcoma")
     assert best_quote(question, [rest], question_parts(question)) is None
+
+
+def test_a_study_left_out_by_the_search_is_searched_for_on_its_own(
+        settings: Settings, tmp_path: Path, llm: ScriptedChatModel) -> None:
+    # dev en-15: the question's own search ranked the SBRT record's "43 participants" below
+    # the passages read, so the answer was "70 … incomplete"; the missing study gets a search
+    # of its own (its side of the question) and is quoted from what that finds
+    docs = tmp_path / "trials"
+    docs.mkdir()
+    (docs / "anlotinib_trial.txt").write_text(
+        "Anlotinib plus toripalimab for refractory soft tissue sarcoma.\n\n"
+        "The anlotinib plus toripalimab trial will enroll 70 participants in 1 patient group.",
+        encoding="utf-8")
+    (docs / "sbrt_trial.txt").write_text(
+        "Pre-operative SBRT plus PD-1 blockade for osteosarcoma lung metastases.\n\n"
+        "The SBRT plus PD-1 osteosarcoma trial will enroll 43 participants in 1 patient group.",
+        encoding="utf-8")
+    one = settings.model_copy(update={
+        "retrieval": settings.retrieval.model_copy(update={"k": 1}),
+        "answer": settings.answer.model_copy(update={"quote_passages": 1,
+                                                     "quote_passages_more": 1})})
+    bot = Assistant(one, embedder=HashingEmbedder(), llm=llm)
+    assert not bot.ingest([docs]).failed
+    llm.enqueue("I cannot find this.")
+    question = ("How many participants do the anlotinib plus toripalimab trial and the SBRT "
+                "plus PD-1 osteosarcoma trial each plan to enroll?")
+    answer = bot.ask(question)
+    assert not answer.abstained, answer.abstain_reason
+    assert "70 participants" in answer.text and "43 participants" in answer.text
+    assert {c.doc_id for c in answer.citations} == {"anlotinib_trial.txt", "sbrt_trial.txt"}
+    assert not answer.partial
+
+
+def test_a_planned_number_is_not_a_finished_studys_result() -> None:
+    # dev zh-27: "…试验计划入组多少人?" was answered from a trial record's background sentence
+    # on an earlier study ("included 154 patients …, with an ORR of 10.13%")
+    from assistant.decide import best_quote
+
+    background = ("Anlotinib plus toripalimab trial background. The study included 154 patients "
+                  "with evaluable efficacy, with an ORR of 10.13% and a median PFS of 5.63 "
+                  "months.")
+    view = one_view(background, "en", "Anlotinib plus toripalimab in soft tissue sarcoma")
+    for plan in ("How many participants does the anlotinib plus toripalimab trial plan to "
+                 "enroll?", "安罗替尼联合特瑞普利单抗试验计划入组多少人?"):
+        assert best_quote(plan, [view], question_parts(plan), "enrolment",
+                          semantic={(1, background.index("The study")): 0.7},
+                          min_similarity_across=0.5) is None
+    asked = "How many patients did the anlotinib plus toripalimab study include?"
+    found = best_quote(asked, [view], question_parts(asked), "enrolment")
+    assert found is not None and "154 patients" in found[1].text
+    planned = one_view("The anlotinib plus toripalimab trial will enroll 70 participants.",
+                       "en", "Anlotinib plus toripalimab in soft tissue sarcoma")
+    plan = "How many participants does the anlotinib plus toripalimab trial plan to enroll?"
+    found = best_quote(plan, [planned], question_parts(plan), "enrolment")
+    assert found is not None and "70 participants" in found[1].text
+
+
+@pytest.mark.parametrize("question, query", [
+    ("安罗替尼联合特瑞普利单抗试验与术前SBRT联合PD-1骨肉瘤试验分别计划入组多少人?",
+     ["安罗替尼联合特瑞普利单抗试验 计划入组", "术前SBRT联合PD-1骨肉瘤试验分别计划入组多少人?"]),
+    ("How many participants do the anlotinib plus toripalimab trial and the SBRT plus PD-1 "
+     "osteosarcoma trial each plan to enroll?",
+     ["How many participants do the anlotinib plus toripalimab trial enroll",
+      "the SBRT plus PD-1 osteosarcoma trial each plan to enroll? participants"]),
+])
+def test_each_study_is_searched_with_its_side_of_the_question(question: str, query: list) -> None:
+    from assistant.decide import side_query, subject_parts
+
+    assert [side_query(question, side) for side in subject_parts(question)] == query
