@@ -316,9 +316,14 @@ def of_kind(claim: Claim, units: frozenset[str]) -> bool:
 
 
 # a question asking where in the body: only a sentence naming a site answers it
-PLACE_Q_RE = re.compile(r"\bwhere\b|\bwhich\s+(?:sites?|bones?|parts?|locations?|organs?)\b|"
-                        r"\bwhat\s+(?:sites?|locations?)\b|哪里|何处|哪些?个?部位|什么部位|好发于哪",
+PLACE_Q_RE = re.compile(r"\bwhere\b|\bwhich\s+(?:sites?|bones?|parts?|locations?|organs?)(?![\w-])|"
+                        r"\bwhat\s+(?:sites?|locations?)(?![\w-])|哪里|何处|哪些?个?部位|什么部位|好发于哪",
                         re.IGNORECASE)
+
+
+def asks_where(question: str) -> bool:
+    """"Where do … occur?", "好发于哪些部位?" — not "Which bone-modifying agents …?"."""
+    return bool(PLACE_Q_RE.search(question))
 # a number a study plans ("计划入组多少人", "plan to enroll") is not a result a sentence reports:
 # "The study included 154 patients with evaluable efficacy, with an ORR of 10.13%" is a finished
 # study's count (dev zh-27 quoted it, from a trial record's background, as the record's plan)
@@ -473,7 +478,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
     aim_not_asked = not AIM_Q_RE.search(question)
     yes_no = is_yes_no(question)
-    asks_place = bool(PLACE_Q_RE.search(question))
+    asks_place = asks_where(question)
     asks_plan = bool(PLAN_Q_RE.search(question)) and not wanted & RESULT_MEASURES
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:

@@ -810,3 +810,19 @@ def test_each_study_is_searched_with_its_side_of_the_question(question: str, que
     from assistant.decide import side_query, subject_parts
 
     assert [side_query(question, side) for side in subject_parts(question)] == query
+
+
+@pytest.mark.parametrize("question, where", [
+    ("Where do prostate cancer bone metastases typically occur?", True),
+    ("Which bones are most often involved by breast cancer metastases?", True),
+    ("前列腺癌骨转移好发于哪些部位?", True),
+    ("乳腺癌骨转移最常见于哪里?", True),
+    # dev en-26: "bone-modifying agents" are drugs, not a place
+    ("Which bone-modifying agents do guidelines mainly recommend for bone metastases?", False),
+    ("Which site-specific trials enrolled patients?", False),
+    ("What is the ORR of anlotinib?", False),
+])
+def test_a_question_asking_where(question: str, where: bool) -> None:
+    from assistant.decide import asks_where
+
+    assert asks_where(question) is where
