@@ -674,10 +674,8 @@ def test_each_study_of_a_two_study_question_is_quoted_or_reported_missing() -> N
     assert not answers_question(parts, Coverage({"enrolment"}, {"anlotinib"}, 1))
 
 
-def test_a_two_study_question_is_answered_study_by_study(settings: Settings, tmp_path: Path,
-                                                         llm: ScriptedChatModel) -> None:
-    # the scripted model answers for one trial only; the other trial's enrolment is quoted
-    # from its own record, and the answer is complete without a "not found" note
+def two_trial_records(tmp_path: Path) -> Path:
+    """A folder with a trial record each, as sample_corpus/001 and 002 (70 and 43 to enrol)."""
     docs = tmp_path / "trials"
     docs.mkdir()
     (docs / "anlotinib_trial.txt").write_text(
@@ -688,6 +686,14 @@ def test_a_two_study_question_is_answered_study_by_study(settings: Settings, tmp
         "Pre-operative SBRT plus PD-1 blockade for osteosarcoma lung metastases.\n\n"
         "The SBRT plus PD-1 osteosarcoma trial will enroll 43 participants in 1 patient group.",
         encoding="utf-8")
+    return docs
+
+
+def test_a_two_study_question_is_answered_study_by_study(settings: Settings, tmp_path: Path,
+                                                         llm: ScriptedChatModel) -> None:
+    # the scripted model answers for one trial only; the other trial's enrolment is quoted
+    # from its own record, and the answer is complete without a "not found" note
+    docs = two_trial_records(tmp_path)
     bot = Assistant(settings, embedder=HashingEmbedder(), llm=llm)
     assert not bot.ingest([docs]).failed
     llm.enqueue("The anlotinib plus toripalimab trial will enroll 70 participants [1].")
@@ -748,16 +754,7 @@ def test_a_study_left_out_by_the_search_is_searched_for_on_its_own(
     # dev en-15: the question's own search ranked the SBRT record's "43 participants" below
     # the passages read, so the answer was "70 … incomplete"; the missing study gets a search
     # of its own (its side of the question) and is quoted from what that finds
-    docs = tmp_path / "trials"
-    docs.mkdir()
-    (docs / "anlotinib_trial.txt").write_text(
-        "Anlotinib plus toripalimab for refractory soft tissue sarcoma.\n\n"
-        "The anlotinib plus toripalimab trial will enroll 70 participants in 1 patient group.",
-        encoding="utf-8")
-    (docs / "sbrt_trial.txt").write_text(
-        "Pre-operative SBRT plus PD-1 blockade for osteosarcoma lung metastases.\n\n"
-        "The SBRT plus PD-1 osteosarcoma trial will enroll 43 participants in 1 patient group.",
-        encoding="utf-8")
+    docs = two_trial_records(tmp_path)
     one = settings.model_copy(update={
         "retrieval": settings.retrieval.model_copy(update={"k": 1}),
         "answer": settings.answer.model_copy(update={"quote_passages": 1,
