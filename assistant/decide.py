@@ -269,13 +269,26 @@ def subject_parts(question: str) -> list[frozenset[str]]:
     return [subjects for _, subjects in study_sides(question)]
 
 
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+
+
 def side_query(question: str, subjects: frozenset[str]) -> str:
     """A search for one study of a two-study question: its side of the question, with the
-    measure words of the question its side lacks ("安罗替尼联合特瑞普利单抗试验" + "入组")."""
+    measure words of the question its side lacks ("安罗替尼联合特瑞普利单抗试验" + "计划入组"),
+    then the lexicon's names of its subjects and measures in the other language ("anlotinib
+    toripalimab … participants"): the study's record may be written in either."""
     text = next((t for t, s in study_sides(question) if s == subjects), question)
-    words = [question[m.start:m.end] for m in question_measures(question)]
+    mentions = question_measures(question)
+    words = [question[m.start:m.end] for m in mentions]
     extra = [w for w in dict.fromkeys(words) if w not in text]
-    return " ".join([text.strip(), *extra])
+    lex = lexicon()
+    chinese = detect_language(question) == "zh"
+    names = [a for key in sorted(subjects) for a in lex.entities.aliases(key)]
+    names += [a for key in dict.fromkeys(m.key for m in mentions)
+              for a in lex.measures.aliases(key)]
+    other = [a for a in dict.fromkeys(names)
+             if bool(_CJK_RE.search(a)) is not chinese and a.lower() not in text.lower()]
+    return " ".join([text.strip(), *extra, *other])
 
 
 def _asks_value(question: str) -> bool:

@@ -795,13 +795,23 @@ def test_a_planned_number_is_not_a_finished_studys_result() -> None:
     assert found is not None and "70 participants" in found[1].text
 
 
+ENROL_EN = "enrol enroll enrolled enrolment enrollment participants included recruited sample size"
+ENROL_ZH = "入组 纳入 招募 入选 计划入组 样本量"
+
+
 @pytest.mark.parametrize("question, query", [
     ("安罗替尼联合特瑞普利单抗试验与术前SBRT联合PD-1骨肉瘤试验分别计划入组多少人?",
-     ["安罗替尼联合特瑞普利单抗试验 计划入组", "术前SBRT联合PD-1骨肉瘤试验分别计划入组多少人?"]),
+     # dev zh-27: the English record's "70 participants" was found only with its English
+     # names (the lexicon's, in the other language)
+     ["安罗替尼联合特瑞普利单抗试验 计划入组 anlotinib toripalimab " + ENROL_EN,
+      "术前SBRT联合PD-1骨肉瘤试验分别计划入组多少人? osteosarcoma stereotactic body radiotherapy "
+      "stereotactic body radiation therapy " + ENROL_EN]),
     ("How many participants do the anlotinib plus toripalimab trial and the SBRT plus PD-1 "
      "osteosarcoma trial each plan to enroll?",
-     ["How many participants do the anlotinib plus toripalimab trial enroll",
-      "the SBRT plus PD-1 osteosarcoma trial each plan to enroll? participants"]),
+     ["How many participants do the anlotinib plus toripalimab trial enroll 安罗替尼 特瑞普利单抗 "
+      + ENROL_ZH,
+      "the SBRT plus PD-1 osteosarcoma trial each plan to enroll? participants 骨肉瘤 立体定向放疗 "
+      "立体定向体部放疗 " + ENROL_ZH]),
 ])
 def test_each_study_is_searched_with_its_side_of_the_question(question: str, query: list) -> None:
     from assistant.decide import side_query, subject_parts
