@@ -63,6 +63,22 @@ TITLE_CHARS = 80  # weighted characters of a title in the prompt when passages a
 History = Sequence[tuple[str, str]] | Sequence[dict[str, str]] | None
 
 
+def out_of_scope(passages: Sequence[RetrievedChunk], language: str | None, floor: float,
+                 floor_across: float) -> bool:
+    """No passage, or the closest one (by cosine) below the floor: the documents are not about
+    the question. A passage in the other language than the question's has the lower floor of
+    the two, cosines across languages running lower."""
+    scored = [p for p in passages if p.dense_score is not None]
+    if not passages:
+        return True
+    if not scored:
+        return False
+    best = max(scored, key=lambda p: p.dense_score or 0.0)
+    across = language is not None and best.language != language
+    assert best.dense_score is not None
+    return best.dense_score < (min(floor, floor_across) if across else floor)
+
+
 def check_k(k: int | None) -> None:
     """``k`` passages: None for the setting, else 1..50 (0 and negatives are mistakes)."""
     if k is not None and not (isinstance(k, int) and 1 <= k <= 50):
@@ -207,10 +223,10 @@ class AnswerChain:
         text = self._invoke([SystemMessage(system), HumanMessage(user)])
         return text.strip().splitlines()[0] if text.strip() else question
 
-    def out_of_scope(self, passages: Sequence[RetrievedChunk]) -> bool:
-        best = max((p.dense_score for p in passages if p.dense_score is not None), default=None)
-        return not passages or (best is not None and
-                                best < self.settings.retrieval.min_similarity)
+    def out_of_scope(self, passages: Sequence[RetrievedChunk], language: str | None = None
+                     ) -> bool:
+        return out_of_scope(passages, language, self.settings.retrieval.min_similarity,
+                            self.settings.retrieval.min_similarity_across)
 
     def _semantic(self, question: str, always: bool = False):
         """cos(question, sentence) for the excerpt choice (``semantic_excerpts``) and the
@@ -324,7 +340,7 @@ class AnswerChain:
         turn.documents = {d: t for d in {p.doc_id for p in turn.passages}
                           if (t := store.document_text(d)) is not None}
         checker = self._checker(turn)
-        turn.out_of_scope = self.out_of_scope(turn.passages)
+        turn.out_of_scope = self.out_of_scope(turn.passages, turn.language)
         if not turn.out_of_scope:
             t0 = time.perf_counter()
             turn.similarities = self._sentence_similarities(turn, checker)

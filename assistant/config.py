@@ -93,6 +93,10 @@ class RetrievalSettings(BaseModel):
     anchor_weight: float = 0.05  # bonus for BM25 over exact terms (ids, numbers, acronyms)
     # Below this cosine similarity of the best passage the question is treated as out of scope.
     min_similarity: float = 0.30
+    # ... when that passage is in the other language, where cosines run lower (the lower of the
+    # two applies). Dev: the lowest answerable cross-lingual question's best passage was 0.244
+    # (en-21), the out-of-scope must-decline questions' at most 0.153 (-0.012 across).
+    min_similarity_across: float = Field(0.20, ge=-1.0, le=1.0)
     translate_query: bool = False  # also search with an LLM translation of the question
 
 

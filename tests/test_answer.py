@@ -15,6 +15,7 @@ from assistant.cli import main
 from assistant.errors import BadQuestionError, EmptyIndexError, EndpointError
 from assistant.models import HashingEmbedder
 from assistant.testing import ScriptedChatModel
+from assistant.types import RetrievedChunk
 
 from .openai_server import FakeOpenAIServer
 
@@ -327,3 +328,31 @@ def test_a_translation_that_changes_the_number_is_not_shown(bot: Assistant,
     assert "82.57" not in answer.text
     # what is shown instead is the source sentence itself, quoted
     assert answer.abstained or ("28.57%" in answer.text and answer.quoted == 1)
+
+
+def _scored(score: float | None, language: str) -> RetrievedChunk:
+    return RetrievedChunk(chunk_id="c", doc_id="d.txt", text="x", start=0, end=1,
+                          language=language, title="t", dense_score=score)
+
+
+@pytest.mark.parametrize("best, language, question_language, out", [
+    (0.25, "en", "en", True),   # below the floor (0.30) in one language
+    (0.35, "en", "en", False),
+    # dev en-21: an English question whose best passage is Chinese, at cosine 0.244 — across
+    # languages the floor is 0.20
+    (0.244, "zh", "en", False),
+    (0.15, "zh", "en", True),
+    (0.244, "zh", None, True),  # the question's language unknown: the one-language floor
+    (None, "en", "en", False),  # no dense score (keyword search only): nothing to judge by
+])
+def test_out_of_scope_floor(best: float | None, language: str, question_language: str | None,
+                            out: bool) -> None:
+    from assistant.chain import out_of_scope
+
+    assert out_of_scope([_scored(best, language)], question_language, 0.30, 0.20) is out
+
+
+def test_no_passage_is_out_of_scope() -> None:
+    from assistant.chain import out_of_scope
+
+    assert out_of_scope([], "en", 0.30, 0.20)
