@@ -328,6 +328,21 @@ def of_kind(claim: Claim, units: frozenset[str]) -> bool:
     return unit in units or (unit is None and "patient" in units)
 
 
+# a question asking what a measure is made of ("What counts as a skeletal-related event?",
+# "骨相关事件包括哪些?"), and a sentence that says it ("骨相关事件…主要包括以下五种:病理性骨折、…")
+DEFINE_Q_RE = re.compile(r"\bwhat\s+counts\s+as\b|\bwhat\s+does\b.*\binclude\b|"
+                         r"\bwhat\s+(?:is|are)\s+(?:meant\s+by|included\s+in)\b|"
+                         r"\bhow\s+is\b.*\bdefined\b|包括哪些|包含哪些|是指什么|指什么|"
+                         r"如何定义|怎么定义|怎样定义", re.IGNORECASE)
+DEFINES_RE = re.compile(r"包括|包含|主要有|是指|指的是|定义为|\binclud(?:e|es|ing)\b|"
+                        r"\bconsists?\s+of\b|\bdefined\s+as\b|\brefers?\s+to\b", re.IGNORECASE)
+
+
+def asks_definition(question: str) -> bool:
+    """"What counts as an SRE?", "骨相关事件包括哪些?": what a measure is made of."""
+    return bool(DEFINE_Q_RE.search(question))
+
+
 # a question asking where in the body: only a sentence naming a site answers it
 PLACE_Q_RE = re.compile(r"\bwhere\b|\bwhich\s+(?:sites?|bones?|parts?|locations?|organs?)(?![\w-])|"
                         r"\bwhat\s+(?:sites?|locations?)(?![\w-])|哪里|何处|哪些?个?部位|什么部位|好发于哪",
@@ -493,6 +508,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     yes_no = is_yes_no(question)
     asks_place = asks_where(question)
     asks_plan = bool(PLAN_Q_RE.search(question)) and not wanted & RESULT_MEASURES
+    defines = bool(wanted) and not parts.quantity and asks_definition(question)
     best: tuple[float, PassageView, SourceSentence] | None = None
     for view in views:
         title = support_units(view.chunk.title)
@@ -547,6 +563,8 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             # a measure and every named subject bound: that is the question's fact, in any
             # language; otherwise the words (or, across languages, the meaning) must match
             bound = bool(wanted) and bool(parts.entities)
+            # what the asked measure is made of, said of it: "骨相关事件…主要包括以下五种:…"
+            bound = bound or (defines and bool(DEFINES_RE.search(s.text)))
             need = min_overlap if wanted or parts.entities else 2 * min_overlap
             # a value of the asked kind (a time, a count, a dose) about every named subject,
             # or the year a year question asks, needs a little less meaning

@@ -833,3 +833,35 @@ def test_a_question_asking_where(question: str, where: bool) -> None:
     from assistant.decide import asks_where
 
     assert asks_where(question) is where
+
+
+@pytest.mark.parametrize("question, defines", [
+    ("What counts as a skeletal-related event according to the bone oligometastasis Q&A?", True),
+    ("骨相关事件包括哪些?", True),
+    ("How is a skeletal-related event defined?", True),
+    ("What was the rate of skeletal-related events with denosumab?", False),
+    ("SHR-2554最常见的不良反应有哪些?", False),
+])
+def test_a_question_asking_what_a_measure_is_made_of(question: str, defines: bool) -> None:
+    from assistant.decide import asks_definition
+
+    assert asks_definition(question) is defines
+
+
+def test_a_definition_question_is_answered_by_the_sentence_that_defines_the_measure() -> None:
+    """dev d2-25: "What counts as a skeletal-related event?" names no subject, so no quote was
+    bound, and the Chinese sentence listing the five events (cosine 0.398 across languages,
+    floor 0.5) was not quoted; a sentence that says what the asked measure includes answers."""
+    from assistant.decide import best_quote
+
+    q = "What counts as a skeletal-related event according to the bone oligometastasis Q&A?"
+    listing = ("对于骨转移瘤而言,恶性肿瘤的持续骨破坏可导致严重的骨相关事件,主要包括以下五种:病理性骨折、脊髓压迫、"
+               "高钙血症、需手术治疗或放射治疗的骨并发症。")
+    close = {(1, 0): 0.398}
+    found = best_quote(q, [one_view(listing, "zh", "骨寡转移")], question_parts(q),
+                       semantic=close, min_similarity_across=0.5)
+    assert found is not None and "病理性骨折" in found[1].text
+    # a sentence that names the measure without saying what it includes does not
+    named = "恶性肿瘤的持续骨破坏可导致严重的骨相关事件。"
+    assert best_quote(q, [one_view(named, "zh", "骨寡转移")], question_parts(q),
+                      semantic=close, min_similarity_across=0.5) is None
