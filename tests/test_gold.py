@@ -1,5 +1,7 @@
-"""The gold question sets: dev (the 64 the defaults were tuned on, plus 36 d2-* questions
-added after tuning) and test (held out). Every quote is verbatim in its source, every reference
+"""The gold question sets: dev (the 64 the defaults were tuned on, 36 d2-* questions added
+after tuning, and 8 d3-* questions written on 2026-12-06 for the failure classes still open —
+neighbouring populations, another trial of the same drug, an unreported time horizon, one
+subgroup among several) and test (held out). Every quote is verbatim in its source, every reference
 answer passes its own check, and the test split covers what the "right or declined" brief asks
 of it."""
 
@@ -67,7 +69,8 @@ def test_ids_are_unique_across_splits() -> None:
 
 def test_dev_split_meets_its_brief() -> None:
     items = load_gold(DEV)
-    assert len(items) == 100
+    assert len(items) == 108
+    assert sum(i.id.startswith("d3-") and not i.answerable for i in items) >= 7, "near misses"
     assert sum(i.lang == "zh" for i in items) >= 20 and sum(i.lang == "en" for i in items) >= 20
     assert sum(_cross_lingual(i) for i in items) >= 15
     assert sum(not i.answerable for i in items) >= 8
@@ -91,6 +94,16 @@ def test_test_split_meets_its_brief() -> None:
     assert sum(i.lang == "zh" and set(i.sources) <= trial_records for i in items) >= 5
     assert sum(i.lang == "en" and _cross_lingual(i) for i in items) >= 10
     assert any(len(i.sources) >= 2 for i in items)
+
+
+def test_no_dev_question_quotes_a_test_questions_evidence() -> None:
+    """Dev is what the rules are tuned on: a dev question asking a test question's fact (the
+    same evidence quote) would carry test answers into tuning."""
+    test_quotes = {q for i in load_gold(TEST) for q in i.evidence_list}
+    for item in load_gold(DEV):
+        if item.id.startswith("d3-"):
+            assert not any(q in t or t in q for q in item.evidence_list for t in test_quotes), \
+                item.id
 
 
 @pytest.mark.parametrize("line, message", [
