@@ -32,6 +32,7 @@ from .claims import (
     measures_in,
     normalise_text,
     numbers_of,
+    opens_study,
     pick_label,
     sentence_claims,
     value_phrase,
@@ -131,6 +132,7 @@ class PassageView:
             else:
                 before = text[text.rfind("\n", 0, span.start) + 1:span.start]
                 tail = _paragraph_rest(text, span.end)
+            before = since_study_opened(before, piece)
             context = entities_in(f"{head}\n{before}\n{piece}")
             view.sentences.append(SourceSentence(span.start, span.end, piece,
                                                  sentence_claims(piece), context,
@@ -152,13 +154,30 @@ def _paragraph_rest(text: str, at: int) -> str:
 AFTER_SENTENCES = 3  # how far past a sentence its paragraph may still name its subject
 
 
+def since_study_opened(before: str, sentence: str) -> str:
+    """The part of ``before`` (the paragraph up to ``sentence``) that is about the same study as
+    ``sentence``: from the last sentence that introduces a study of its own (``opens_study``);
+    nothing where ``sentence`` introduces one ("…帕博立珠单抗与T-VEC…;另一项研究探索了纳武利尤
+    单抗…中位OS为18.2个月": pembrolizumab is not the subject of that OS)."""
+    if opens_study(sentence):
+        return ""
+    for span in reversed(split_sentences(before)):
+        if opens_study(before[span.start:span.end]):
+            return before[span.start:]
+    return before
+
+
 def entities_after(tail: str, context: set[str], limit: int = AFTER_SENTENCES) -> set[str]:
     """Entities the next ``limit`` sentences of the paragraph (``tail``: the text after the
-    sentence) name, up to a sentence that names another trial (a new study begins)."""
+    sentence) name, up to a sentence that names another trial or introduces a study of its own
+    (a new study begins)."""
     para = tail.split("\n", 1)[0]  # callers may pass more than the paragraph
     found: set[str] = set()
     for span in split_sentences(para)[:limit]:
-        names = entities_in(para[span.start:span.end])
+        piece = para[span.start:span.end]
+        if opens_study(piece):
+            break
+        names = entities_in(piece)
         if any(e.startswith("trial:") and e not in context for e in names):
             break
         found |= {e for e in names if not e.startswith("year:")}
@@ -284,6 +303,13 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                 out.append(Binding(view, s, c))
                 break
     return out
+
+
+def _source_key(binding: Binding) -> tuple[str, int]:
+    """Where in its document a bound source number stands: the same sentence retrieved in two
+    overlapping passages is one statement."""
+    at = binding.sentence.start + (binding.claim.quantity.start if binding.claim else 0)
+    return binding.view.chunk.doc_id, binding.view.chunk.start + at
 
 
 # cos(question, sentence) per evidence sentence, keyed (passage n, sentence start)
@@ -435,6 +461,8 @@ class AnswerChecker:
         missing: list[str] = []
         bound_measures: set[str] = set()
         bound_subjects: set[str] = set()
+        # source statements already bound to a claim of this sentence
+        consumed: set[tuple[str, int]] = set()
         prev_end = 0
         for claim in claims:
             wanted = set(claim.measures) or (self.question_measures
@@ -457,6 +485,9 @@ class AnswerChecker:
                 clause = clause_text(content, claim)
                 found = [b for b in found if self._about(clause, b, semantic)]
             prev_end = claim.quantity.end
+            # one source statement backs one statement of the answer: "the left arm 28.3
+            # months, the right arm 28.3 months" from a source that gives 28.3 once is half made up
+            found = [b for b in found if _source_key(b) not in consumed]
             values = frozenset(c.quantity.value for c in claims)
             if found and rival_wins(found, claim, wanted, subjects, values, self.views,
                                     self.question_subject_units, self.sentence_similarity):
@@ -469,6 +500,7 @@ class AnswerChecker:
             found.sort(key=lambda b: (id(b.sentence) not in quoted, b.view.n not in cited,
                                       -max(scores[b.view.n], semantic[b.view.n])))
             best = found[0]
+            consumed.add(_source_key(best))
             if id(best.sentence) not in quoted:
                 chosen.append(best)
             if best.claim is not None:

@@ -454,3 +454,26 @@ def clause_conflict(answer: frozenset[str], source: frozenset[str]) -> bool:
         if a and b and not a & b:
             return True
     return False
+
+
+# A sentence that introduces a study of its own ("另一项研究探索了纳武利尤单抗…", "一项回顾性
+# 分析研究报道了…", "In another trial, …"): the subjects named before it in the paragraph are
+# another study's, and do not carry over to it. Not "该研究 / 本研究 / this study" (the same
+# study), nor "X是一项…研究" (a sentence naming its own study, already in it).
+_OPENS_ZH_RE = re.compile(r"^(?P<pre>[^。;；]{0,24}?)(?<![该本此同])"
+                          r"(?:另一项|另外一项|另一|还有一项|一项|两项|三项|多项)[^。;；,，]{0,30}?(?:研究|试验|分析|报道)")
+_OPENS_EN_RE = re.compile(
+    r"^(?:(?:in|by contrast|however|meanwhile|moreover|additionally|similarly|also|then),?\s+)?"
+    r"(?:another|a second|a third|a further|a separate|an earlier|a later|a previous|a recent|"
+    r"two other|other|one|a|an)\s+(?:[\w/,-]+\s+){0,6}?(?:study|trial|analysis|series)\b",
+    re.IGNORECASE)
+
+
+def opens_study(sentence: str) -> bool:
+    """``sentence`` introduces a study of its own: subjects named before it in its paragraph
+    are not its subjects."""
+    text = sentence.strip()
+    m = _OPENS_ZH_RE.search(text)
+    if m and not re.search(r"是|为|只|仅", m.group("pre")):
+        return True
+    return bool(_OPENS_EN_RE.search(text))

@@ -106,10 +106,21 @@ def lexicon() -> Lexicon:
                    sites=_table(data["sites"]) if data.get("sites") else None)
 
 
+# a biomarker named between the level and "expression": "low CDK4 expression", "CDK4低表达"
+_MARKER_LEVEL_RE = re.compile(r"\b(?P<level>low|high|over|under)[- ](?:[A-Za-z0-9/-]{2,12} )?"
+                              r"expression\b|[A-Za-z0-9/-]{2,12}-(?P<tail>low|high)\b",
+                              re.IGNORECASE)
+
+
 def populations_in(text: str) -> set[str]:
-    """The patient populations ``text`` names ("初治" -> treatment_naive)."""
+    """The patient populations ``text`` names ("初治" -> treatment_naive; "low CDK4 expression"
+    -> low_expression)."""
     table = lexicon().populations
-    return table.keys_in(text) if table else set()
+    found = table.keys_in(text) if table else set()
+    for m in _MARKER_LEVEL_RE.finditer(text):
+        level = (m.group("level") or m.group("tail")).lower()
+        found.add("low_expression" if level in ("low", "under") else "high_expression")
+    return found
 
 
 def sites_in(text: str) -> set[str]:

@@ -472,3 +472,70 @@ def test_the_checker_weighs_sentence_similarity_for_rivals(sims: dict[int, float
     checker = AnswerChecker([RIVALS], "zh", question="安罗替尼的中位PFS是多少?",
                             sentence_similarity={(1, starts[i - 1]): v for i, v in sims.items()})
     assert (checker.check("中位PFS达21.7个月。") is not None) is shown
+
+
+@pytest.mark.parametrize("tail, found", [
+    # a sentence that introduces a study of its own ends what the paragraph says of this one
+    ("另一项研究探索了纳武利尤单抗联合T-VEC。他泽司他获批。", set()),
+    ("In another trial, nivolumab was given. Tazemetostat was approved.", set()),
+])
+def test_entities_after_stop_at_a_new_study(tail: str, found: set) -> None:
+    from assistant.citations import entities_after
+
+    assert entities_after(tail, {"trial:EZH202"}) == found
+
+
+@pytest.mark.parametrize("before, sentence, kept", [
+    # "另一项研究…": pembrolizumab, named before it, is another study's drug
+    ("患者联用帕博立珠单抗与T-VEC耐受性良好,中位PFS为54周;", "另一项研究探索了纳武利尤单抗,中位OS为18.2个月。",
+     ""),
+    # a sentence after the new study's first sentence keeps that study, not the earlier one
+    ("帕博立珠单抗组ORR为43%。另一项研究探索了纳武利尤单抗。", "中位OS为18.2个月。",
+     "另一项研究探索了纳武利尤单抗。"),
+    # no new study: the whole paragraph so far is context
+    ("帕博立珠单抗组ORR为43%。", "中位PFS为54周。", "帕博立珠单抗组ORR为43%。"),
+])
+def test_context_starts_where_a_study_is_introduced(before: str, sentence: str, kept: str) -> None:
+    from assistant.citations import since_study_opened
+
+    assert since_study_opened(before, sentence) == kept
+
+
+TVEC = chunk("2023年ASCO会议上还报道了两项PD-1/L1抑制剂与T-VEC溶瘤病毒联合治疗的研究数据,结果显示患者联用"
+             "帕博立珠单抗与T-VEC溶瘤病毒耐受性良好,ORR最高(43%),中位PFS为54周;另一项研究探索了PD-1抑制剂"
+             "纳武利尤单抗联合T-VEC溶瘤病毒与曲贝替定的治疗价值,入组患者中位PFS约7个月,中位OS为18.2个月。", 9)
+
+
+@pytest.mark.parametrize("draft, supported", [
+    # the OS is the nivolumab study's, introduced by "另一项研究": not pembrolizumab's
+    ("帕博利珠单抗联合T-VEC的中位OS为18.2个月[1]。", 0),
+    ("纳武利尤单抗联合T-VEC的中位OS为18.2个月[1]。", 1),
+    # pembrolizumab's own figure, before the new study is introduced, still binds
+    ("帕博利珠单抗联合T-VEC的中位PFS为54周[1]。", 1),
+])
+def test_a_number_binds_to_the_study_its_sentence_introduces(draft: str, supported: int) -> None:
+    result = check_answer(draft, [TVEC], "zh")
+    assert result.supported == supported
+
+
+REGO = chunk("在OS方面,瑞戈非尼治疗组患者的中位OS为28.3个月(95%CI 14.8-NE),安慰剂组患者则未达到这一水平。", 10)
+
+
+@pytest.mark.parametrize("draft, supported", [
+    # the source gives 28.3 months once, for one arm: a second arm's 28.3 months is made up
+    ("The median OS was 28.3 months in the left arm and 28.3 months in the right arm [1].", 0),
+    ("瑞戈非尼组中位OS为28.3个月,安慰剂组中位OS为28.3个月[1]。", 0),
+    ("The median OS was 28.3 months with regorafenib [1].", 1),
+])
+def test_one_source_number_backs_one_answer_number(draft: str, supported: int) -> None:
+    lang = "zh" if "瑞" in draft else "en"
+    assert check_answer(draft, [REGO], lang).supported == supported
+
+
+def test_one_source_number_in_two_overlapping_passages_is_one() -> None:
+    """The same sentence retrieved twice (overlapping chunks) still states 28.3 months once."""
+    twice = RetrievedChunk(chunk_id="c11", doc_id=REGO.doc_id, title=REGO.title,
+                           text="前文。" + REGO.text, start=REGO.start - 3, end=REGO.end,
+                           language="zh")
+    draft = "The median OS was 28.3 months in the left arm and 28.3 months in the right arm [1][2]."
+    assert check_answer(draft, [REGO, twice], "en").supported == 0

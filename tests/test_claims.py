@@ -395,3 +395,25 @@ def test_a_group_size_is_a_count_of_patients_of_no_measure() -> None:
 ])
 def test_a_subgroups_age_is_a_condition_not_an_age(sentence: str, bound: list) -> None:
     assert [(c.quantity.value, set(c.measures)) for c in sentence_claims(sentence)] == bound
+
+
+@pytest.mark.parametrize("sentence, opens", [
+    ("另一项研究探索了PD-1抑制剂纳武利尤单抗联合T-VEC溶瘤病毒与曲贝替定的治疗价值", True),
+    ("一项回顾性分析研究报道了PD-L1抑制剂联合奥拉帕利的疗效", True),
+    ("2023年也报道了一项单臂、II期临床研究[19],应用CDK4/6抑制剂治疗", True),
+    ("此外,国内另一项纳入32例HH2853的Ⅰ期临床研究数据也表明", True),
+    ("In another trial, nivolumab plus T-VEC gave an ORR of 18%.", True),
+    ("A phase II study of palbociclib enrolled 21 patients.", True),
+    ("However, a separate retrospective analysis found no benefit.", True),
+    # the same study, or a sentence naming its own study
+    ("该研究是一项II期试验,入组70例。", False),
+    ("RMS2005是一项国际临床研究,共纳入1733名患者", False),
+    ("研究主要观察阿替利珠单抗单药的疗效,尽管只是一项小样本的单臂试验", False),
+    ("This study enrolled 70 patients.", False),
+    ("The median PFS was 7 months in this trial.", False),
+    ("中位OS为18.2个月。", False),
+])
+def test_opens_study(sentence: str, opens: bool) -> None:
+    from assistant.claims import opens_study
+
+    assert opens_study(sentence) is opens

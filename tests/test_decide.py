@@ -865,3 +865,33 @@ def test_a_definition_question_is_answered_by_the_sentence_that_defines_the_meas
     named = "恶性肿瘤的持续骨破坏可导致严重的骨相关事件。"
     assert best_quote(q, [one_view(named, "zh", "骨寡转移")], question_parts(q),
                       semantic=close, min_similarity_across=0.5) is None
+
+
+@pytest.mark.parametrize("question, quoted", [
+    # the sentence is of patients whose CDK4 is overexpressed: no answer for low expression
+    ("In the single-arm phase II CDK4/6 inhibitor sarcoma trial, what was the 6-month PFS rate "
+     "among patients with low CDK4 expression?", False),
+    ("CDK4/6抑制剂单臂II期研究中,CDK4低表达患者的6个月PFS率是多少?", False),
+    ("CDK4/6抑制剂单臂II期研究中,CDK4过表达患者的6个月PFS率是多少?", True),
+])
+def test_a_quote_is_not_of_another_biomarker_level(question: str, quoted: bool) -> None:
+    from assistant.decide import best_quote
+
+    text = ("2023年也报道了一项单臂、II期临床研究,应用CDK4/6抑制剂治疗CDK4过表达的晚期成人软组织肉瘤患者,"
+            "21例可评估患者中,6个月PFS率为29%。")
+    found = best_quote(question, [one_view(text, "zh", "CDK4/6抑制剂")], question_parts(question),
+                       semantic={(1, 0): 0.7}, min_similarity_across=0.5)
+    assert (found is not None) is quoted
+
+
+@pytest.mark.parametrize("text, found", [
+    ("patients with low CDK4 expression", {"low_expression"}),
+    ("CDK4低表达患者", {"low_expression"}),
+    ("CDK4-high tumours", {"high_expression"}),
+    ("CDK4过表达而CDKN2A无过度表达的患者", {"high_expression"}),
+    ("in high-risk patients with a low-grade tumour", set()),
+])
+def test_biomarker_levels_are_populations(text: str, found: set) -> None:
+    from assistant.lexicon import populations_in
+
+    assert populations_in(text) == found
