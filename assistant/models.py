@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -19,10 +20,10 @@ from typing import Any, cast
 
 import numpy as np
 
-from . import calibration
+from . import calibration, llm_choice
 from .config import Settings
 from .errors import ConfigError, EndpointError, ModelNotFoundError
-from .recipes import EMBEDDER, LLM, LLM_15B, ModelRecipe, target_path
+from .recipes import EMBEDDER, LLM, LLM_15B, MARKER, ModelRecipe, target_path
 
 # ``llamacpp:<alias>`` names a fetched model; anything else after ``llamacpp:`` is a path.
 LLM_ALIASES: dict[str, ModelRecipe] = {"0.5b": LLM, "1.5b": LLM_15B}
@@ -363,7 +364,7 @@ def _llama_chat_class():
                       run_manager: CallbackManagerForLLMRun | None = None,
                       **kwargs: Any) -> ChatResult:
             text = "".join(str(c.message.content) for c in
-                           self._stream(messages, stop=stop, run_manager=run_manager))
+                           self._stream(messages, stop=stop, run_manager=run_manager, **kwargs))
             return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
         def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
@@ -387,8 +388,62 @@ def _llama_chat_class():
     return LlamaCppChat
 
 
+def _fetched(recipe: ModelRecipe, models_dir: Path) -> bool:
+    """The model file is in place with the marker ``clincite models fetch`` writes once its
+    sha256 is verified."""
+    target = target_path(recipe, models_dir)
+    marker = target.with_name(target.name + MARKER)
+    try:
+        return target.is_file() and json.loads(marker.read_text()).get("sha256") == recipe.sha256
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+_default_llm: dict[tuple, tuple[str, dict[str, Any]]] = {}
+_timed_chats: dict[tuple, Any] = {}  # the 1.5B loaded to time it, kept when it is chosen
+# its own lock: load_chat_model holds _cache_lock while building the chat model, which may
+# resolve the default here (one process measures once; others wait for its answer)
+_default_lock = threading.RLock()
+
+
+def _llm_key(settings: Settings) -> tuple:
+    cfg = settings.llm
+    return (str(settings.models_dir), cfg.threads, cfg.context_tokens, cfg.max_tokens,
+            cfg.temperature, cfg.prompt_lookup)
+
+
+def default_llm(settings: Settings) -> tuple[str, dict[str, Any]]:
+    """The alias ``llamacpp:default`` stands for on this machine ("0.5b" or "1.5b") and how it
+    was decided (assistant/llm_choice.py: measured once per machine, then cached)."""
+    key = _llm_key(settings)
+    with _default_lock:
+        if key not in _default_llm:
+            _default_llm[key] = _measure_default(settings, key)
+        return _default_llm[key]
+
+
+def _measure_default(settings: Settings, key: tuple) -> tuple[str, dict[str, Any]]:
+    cfg = settings.llm
+
+    def measure() -> float:
+        from prompts import load_prompt
+
+        chat = _llamacpp_chat(llm_choice.LARGE, settings)
+        _timed_chats[key] = chat
+        return llm_choice.time_answer(chat, load_prompt(settings.answer.prompt).system)
+
+    choice = llm_choice.resolve_default(
+        measure, settings.models_dir / llm_choice.CACHE_NAME, llm_choice.choice_key(cfg.threads),
+        large_ready=_fetched(LLM_15B, settings.models_dir) and _fetched(LLM, settings.models_dir))
+    if choice[0] != llm_choice.LARGE:
+        _timed_chats.pop(key, None)  # not kept: free its memory
+    return choice
+
+
 def resolve_llm_path(spec: str, settings: Settings) -> Path:
     value = spec.split(":", 1)[1] if ":" in spec else spec
+    if value in ("", "default"):
+        value = default_llm(settings)[0]
     if value in LLM_ALIASES:
         return target_path(LLM_ALIASES[value], settings.models_dir)
     return _model_path(spec, settings, LLM)
@@ -396,6 +451,11 @@ def resolve_llm_path(spec: str, settings: Settings) -> Path:
 
 def _llamacpp_chat(value: str, settings: Settings) -> Any:
     cfg = settings.llm
+    if value in ("", "default"):
+        value = default_llm(settings)[0]
+        timed = _timed_chats.pop(_llm_key(settings), None)
+        if timed is not None and value == llm_choice.LARGE:
+            return timed  # the copy loaded to time it
     path = resolve_llm_path(f"llamacpp:{value}", settings)
     if not path.is_file():
         raise ModelNotFoundError(

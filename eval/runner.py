@@ -442,6 +442,17 @@ def main(argv: Sequence[str], settings: Settings) -> int:
     return run(opts, settings)
 
 
+def llm_label(settings: Settings, retrieval_only: bool) -> str:
+    """The LLM a run's answers come from: ``llamacpp:default`` with the model it stands for on
+    this machine (measured, assistant/llm_choice.py), so runs on two CPUs are not mixed up."""
+    spec = settings.llm.model
+    if retrieval_only or spec not in ("llamacpp:default", "llamacpp:"):
+        return spec
+    from assistant.models import default_llm
+
+    return f"{spec} = llamacpp:{default_llm(settings)[0]}"
+
+
 def run(opts: EvalOptions, settings: Settings) -> int:
     from assistant.api import Assistant
     from assistant.models import LazyEmbedder
@@ -452,6 +463,7 @@ def run(opts: EvalOptions, settings: Settings) -> int:
     pubmedqa = opts.pubmedqa is not None
     eval_dir = settings.data_dir / "eval" / ("pubmedqa" if pubmedqa else opts.corpus.name)
     eval_settings = settings.model_copy(update={"data_dir": eval_dir})
+    llm_name = llm_label(eval_settings, opts.retrieval_only)
     embedder = LazyEmbedder(eval_settings)
     assistant = Assistant(eval_settings, embedder=embedder)
     t0 = time.perf_counter()
@@ -482,7 +494,7 @@ def run(opts: EvalOptions, settings: Settings) -> int:
         "baseline_only": opts.baseline_only,
         "settings_hash": baseline_fingerprint(eval_settings) if opts.baseline_only
         else eval_settings.fingerprint(),
-        "llm": eval_settings.llm.model})
+        "llm": llm_name})
     done = journal.start(opts.resume)
     if done:
         timing["resumed_items"] = len(done)  # their latencies are in results; times below not
@@ -520,7 +532,7 @@ def run(opts: EvalOptions, settings: Settings) -> int:
                       "items": len(items),
                       "retrieval_only": opts.retrieval_only,
                       "settings_hash": eval_settings.fingerprint(),
-                      "embedder": embedder.name, "llm": eval_settings.llm.model,
+                      "embedder": embedder.name, "llm": llm_name,
                       "fusion": eval_settings.retrieval.fusion, "k": eval_settings.retrieval.k,
                       "ingest": report.summary()}
     write_reports(opts.out, metrics, results)

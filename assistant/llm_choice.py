@@ -1,0 +1,139 @@
+"""Which embedded LLM answers on this machine (``llamacpp:default``): decided by measuring.
+
+The 1.5B answers better than the 0.5B (eval/results: fewer wrong answers shown, fewer false
+refusals), but its speed depends on the CPU: an answer took p50 11.2 s on an AVX2-only AMD EPYC
+(Zen 3) and 4.8 s on an AVX-512 one (Zen 4), against a 6 s target. CPU flags do not say which
+side of the target a machine is on, so on first use of ``llamacpp:default`` — where the 1.5B is
+fetched — one representative answer (the answer prompt's system turn, ~400 new tokens of
+evidence, ``GENERATE_TOKENS`` generated) is timed on the 1.5B after a warm-up, and the 1.5B is
+kept when that takes at most ``BUDGET_S``; otherwise the 0.5B answers. The decision is cached in
+``<models_dir>/llm_choice.json`` keyed by the CPU model, its flags, the core count, the llama.cpp
+version and the thread setting (``calibration.machine_key``), so each machine measures once. A
+missing, corrupt or unreadable cache is measured again, never a crash. ``llamacpp:0.5b`` and
+``llamacpp:1.5b`` name a model outright and skip all of this.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .calibration import _EN, _ZH, _version, key_id, machine_key
+
+log = logging.getLogger(__name__)
+
+SMALL, LARGE = "0.5b", "1.5b"
+# Seconds one representative answer may take on the 1.5B for it to answer here: its timing
+# tracks the median answer (AVX-512 EPYC: 4.7 s measured here, eval answer p50 4.8 s on dev and
+# 5.3 s on test), so this keeps the 6 s answer target with a margin. The AVX2-only EPYC took
+# p50 11.2 s per 1.5B answer: there the 0.5B answers.
+BUDGET_S = 5.5
+GENERATE_TOKENS = 48  # an answer sentence or two
+CACHE_NAME = "llm_choice.json"
+CACHE_VERSION = 1
+
+# the evidence of one answer: ~400 tokens that are new to the model (Chinese and English)
+EVIDENCE = "\n".join(f"[{i}] {text}" for i, text in enumerate(
+    [_ZH, _EN, _ZH[:120] + _EN[:260], _EN[150:]], start=1))
+QUESTION = "安罗替尼联合化疗治疗晚期骨肉瘤的客观缓解率是多少?"
+WARMUP_QUESTION = "What is the median PFS?"
+
+
+def choose_llm(seconds: float | None, budget: float = BUDGET_S) -> str:
+    """The model to answer with, given the seconds the 1.5B took for one representative answer
+    (``None``: not fetched, or it failed to load or run). Pure."""
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        return SMALL
+    return LARGE if seconds <= budget else SMALL
+
+
+def choice_key(threads: int | None, budget: float = BUDGET_S) -> dict[str, str]:
+    """What the measurement depends on: this machine, llama.cpp's version, the threads used."""
+    return machine_key(f"llm-choice:{LARGE}:budget={budget}",
+                       versions={"llama-cpp-python": _version("llama-cpp-python"),
+                                 "threads": str(threads or os.cpu_count() or 1)})
+
+
+def read_choice(cache: Path, key: Mapping[str, str]) -> dict[str, Any] | None:
+    """The cached choice for this key, or None (no file, unreadable, corrupt, other key)."""
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        entry = data["entries"][key_id(key)]
+        if data.get("version") != CACHE_VERSION or entry.get("model") not in (SMALL, LARGE):
+            return None
+        return dict(entry)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def write_choice(cache: Path, key: Mapping[str, str], model: str, seconds: float | None) -> bool:
+    """Record a choice beside the others (atomic replace); False when it could not be written
+    (a read-only models folder is no reason to fail: the next process measures again)."""
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION \
+                or not isinstance(data.get("entries"), dict):
+            raise ValueError("not an LLM choice cache")
+    except (OSError, ValueError):
+        data = {"version": CACHE_VERSION, "entries": {}}
+    data["entries"][key_id(key)] = {
+        "model": model, "seconds_1.5b": None if seconds is None else round(seconds, 3),
+        "budget_s": BUDGET_S, "key": dict(key),
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, cache)
+        return True
+    except OSError as exc:
+        log.warning("could not cache the LLM choice in %s: %s", cache, exc)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        return False
+
+
+def time_answer(chat: Any, system: str) -> float:
+    """Seconds ``chat`` (a LangChain chat model) takes for one representative answer, after a
+    warm-up that also leaves the system turn in its cache (as in use, where every question
+    shares it)."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    chat.invoke([SystemMessage(content=system), HumanMessage(content=WARMUP_QUESTION)],
+                max_tokens=4)
+    user = f"Passages:\n{EVIDENCE}\n\nQuestion: {QUESTION}\nAnswer in Chinese, citing passages:"
+    t0 = time.perf_counter()
+    chat.invoke([SystemMessage(content=system), HumanMessage(content=user)],
+                max_tokens=GENERATE_TOKENS)
+    return time.perf_counter() - t0
+
+
+def resolve_default(measure: Callable[[], float], cache: Path, key: Mapping[str, str], *,
+                    large_ready: bool) -> tuple[str, dict[str, Any]]:
+    """The alias ``llamacpp:default`` stands for here ("0.5b" or "1.5b") and how it was decided:
+    a cached choice, else ``measure()`` (seconds of one answer on the 1.5B) where the 1.5B is
+    fetched. A measurement that fails leaves the 0.5B (and is cached: it would fail again)."""
+    if not large_ready:
+        return SMALL, {"source": "1.5b not fetched"}
+    cached = read_choice(cache, key)
+    if cached is not None:
+        return str(cached["model"]), {"source": "cache", **cached}
+    seconds: float | None
+    try:
+        seconds = measure()
+    except Exception as exc:  # noqa: BLE001 - a model that cannot run here just loses
+        log.warning("LLM choice: the 1.5B could not be timed here (%s): the 0.5B answers", exc)
+        seconds = None
+    model = choose_llm(seconds)
+    write_choice(cache, key, model, seconds)
+    log.info("LLM choice: %s (1.5B answer %s s, budget %s s)", model, seconds, BUDGET_S)
+    return model, {"source": "measured", "model": model, "seconds_1.5b": seconds}
