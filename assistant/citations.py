@@ -461,8 +461,7 @@ class AnswerChecker:
         missing: list[str] = []
         bound_measures: set[str] = set()
         bound_subjects: set[str] = set()
-        # source statements already bound to a claim of this sentence
-        consumed: set[tuple[str, int]] = set()
+        stated: dict[tuple[str, str | None], int] = {}  # times this sentence states a value
         prev_end = 0
         for claim in claims:
             wanted = set(claim.measures) or (self.question_measures
@@ -486,8 +485,12 @@ class AnswerChecker:
                 found = [b for b in found if self._about(clause, b, semantic)]
             prev_end = claim.quantity.end
             # one source statement backs one statement of the answer: "the left arm 28.3
-            # months, the right arm 28.3 months" from a source that gives 28.3 once is half made up
-            found = [b for b in found if _source_key(b) not in consumed]
+            # months, the right arm 28.3 months" from a source that gives 28.3 once is half made
+            # up. A value stated n times needs n places in the sources that state it.
+            said = (claim.quantity.value, claim.quantity.unit)
+            stated[said] = stated.get(said, 0) + 1
+            if len({_source_key(b) for b in found}) < stated[said]:
+                found = []
             values = frozenset(c.quantity.value for c in claims)
             if found and rival_wins(found, claim, wanted, subjects, values, self.views,
                                     self.question_subject_units, self.sentence_similarity):
@@ -500,7 +503,6 @@ class AnswerChecker:
             found.sort(key=lambda b: (id(b.sentence) not in quoted, b.view.n not in cited,
                                       -max(scores[b.view.n], semantic[b.view.n])))
             best = found[0]
-            consumed.add(_source_key(best))
             if id(best.sentence) not in quoted:
                 chosen.append(best)
             if best.claim is not None:
