@@ -45,6 +45,7 @@ from .decide import (
     decision_for,
     decline_reason,
     missing_measures,
+    names_new_agent,
     not_found_sentence,
     question_parts,
     quote_sentence,
@@ -623,6 +624,8 @@ class Gate:
             self.coverage.subjects |= subjects if subjects is not None else checker.subjects
             has_number = numbers if numbers is not None else bool(last and last.numbers)
             self.coverage.numbers += int(has_number)
+            self.coverage.new_agent |= self.parts.agents_named is not None and \
+                names_new_agent(self.parts, text)
             # only a sentence that passed the check can answer: a bare "Yes." (nothing to
             # check) waits for one, else the question is declined
             self.answered = self.answered or answers_question(self.parts, self.coverage)

@@ -67,6 +67,35 @@ class Parts:
     values: int  # how many values the question wants (2 for "两组…分别")
     # each study's subjects where one question asks two studies the same thing (subject_parts)
     sides: tuple[frozenset[str], ...] = ()
+    # "Which antibody / 哪种药物 …?": the agents the question itself names, which are no answer
+    # (None: the question does not ask which agent)
+    agents_named: frozenset[str] | None = None
+
+
+# a question asking which drug, antibody or agent: answered only by naming one it does not name
+AGENT_Q_RE = re.compile(
+    r"\b(?:which|what)\s+(?:[\w/-]+\s+){0,3}?(?:drugs?|agents?|antibody|antibodies|inhibitors?|"
+    r"medications?|medicines?|compounds?)\b"
+    r"|(?:哪种|哪个|哪一种|哪些|什么)[\u4e00-\u9fffA-Za-z0-9/-]{0,8}?(?:药物|药|抗体|单抗|抑制剂)",
+    re.IGNORECASE)
+# a drug's name by its INN stem: agents the lexicon does not list (Chinese names, which have no
+# word boundary to find a stem by, only through the lexicon)
+AGENT_NAME_RE = re.compile(
+    r"\b[a-z]{3,}(?:mab|nib|lib|parib|platin|rubicin|taxel|mustine|stat|cept|ciclib)\b",
+    re.IGNORECASE)
+NOT_AGENTS = frozenset({"placebo", "sbrt", "pd1"})  # arms that name no drug
+
+
+def agents_in(text: str) -> frozenset[str]:
+    """The drugs ``text`` names: lexicon arms (not placebo, radiotherapy or a drug class) and
+    names with a drug stem ("pembrolizumab", "纳武利尤单抗"). Pure."""
+    found = {e for e in entities_in(text) if e in lexicon().arms} - NOT_AGENTS
+    return frozenset(found | {m.group(0).lower() for m in AGENT_NAME_RE.finditer(text)})
+
+
+def names_new_agent(parts: Parts, text: str) -> bool:
+    """``text`` names an agent the question does not (or the question asks no agent)."""
+    return parts.agents_named is None or bool(agents_in(text) - parts.agents_named)
 
 
 # a yes/no question starts with an auxiliary verb, or a clause of a titled question does
@@ -233,8 +262,9 @@ def question_parts(question: str) -> Parts:
     quantity = not is_yes_no(question) and (expects_quantity(question) or
                                             bool(seen and _asks_value(question)))
     sides = tuple(subject_parts(question)) if quantity else ()
+    agents = agents_in(question) if AGENT_Q_RE.search(question) else None
     return Parts(tuple(seen), frozenset(entities_in(question)), quantity,
-                 max(wants, len(sides)), sides)
+                 max(wants, len(sides)), sides, agents)
 
 
 # two studies asked about in one question ("A试验与B试验分别计划入组多少人?", "… the A trial and
@@ -429,6 +459,7 @@ class Coverage:
     measures: set[str] = field(default_factory=set)
     subjects: set[str] = field(default_factory=set)
     numbers: int = 0  # shown sentences that carry a bound number
+    new_agent: bool = False  # a shown sentence names an agent the question does not
 
 
 def missing_measures(parts: Parts, covered: Coverage) -> list[str]:
@@ -441,6 +472,8 @@ def answers_question(parts: Parts, covered: Coverage) -> bool:
     if parts.entities and not parts.entities <= covered.subjects and not any(
             side <= covered.subjects for side in parts.sides):
         return False  # (one of two studies asked about, whole, is part of the answer)
+    if parts.agents_named is not None and not covered.new_agent:
+        return False  # "Which antibody?" — "PD-1 blockade immunotherapy" names none
     if parts.quantity:
         if covered.numbers == 0:
             return False
@@ -535,6 +568,8 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
                 continue  # a plan asked; the sentence reports a finished study's results
             if asks_place and not sites_in(s.text):
                 continue  # "Where do they occur?": a sentence of rates names no place
+            if not names_new_agent(parts, s.text):
+                continue  # "Which antibody?": a sentence naming none but the question's
             same_language = view.chunk.language == language
             if phrase and same_language and not phrase_in(phrase, s.text):
                 continue  # "R0切除率" asked; the sentence gives ORR

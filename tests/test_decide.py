@@ -895,3 +895,60 @@ def test_biomarker_levels_are_populations(text: str, found: set) -> None:
     from assistant.lexicon import populations_in
 
     assert populations_in(text) == found
+
+
+@pytest.mark.parametrize("question, named", [
+    ("Which anti-PD-1 antibody is given with SBRT in the metastasectomy trial?", frozenset()),
+    ("Which drug must participants in the SBRT plus PD-1 trial not have received?", frozenset()),
+    ("该试验中与安罗替尼联用的是哪种PD-1抑制剂?", frozenset({"anlotinib"})),
+    ("What ORR did anlotinib reach?", None),  # asks no agent
+    ("安罗替尼的推荐剂量是多少?", None),
+])
+def test_questions_asking_which_agent(question: str, named: frozenset | None) -> None:
+    assert question_parts(question).agents_named == named
+
+
+@pytest.mark.parametrize("text, agents", [
+    ("PD-1 blockade immunotherapy followed by surgical metastasectomy", frozenset()),
+    ("Participants must not have received gemcitabine.", frozenset({"gemcitabine"})),
+    ("患者接受纳武利尤单抗联合T-VEC治疗", frozenset({"nivolumab"})),
+    ("Camrelizumab 200 mg every 2 weeks", frozenset({"camrelizumab"})),
+    ("a novel agent, fooximab, was given", frozenset({"fooximab"})),  # by its stem
+    ("compared with placebo after SBRT", frozenset()),
+])
+def test_agents_in(text: str, agents: frozenset) -> None:
+    from assistant.decide import agents_in
+
+    assert agents_in(text) == agents
+
+
+@pytest.mark.parametrize("new_agent, ok", [(False, False), (True, True)])
+def test_a_which_agent_question_is_answered_only_by_naming_one(new_agent: bool, ok: bool) -> None:
+    parts = question_parts("Which anti-PD-1 antibody is given with SBRT in the trial?")
+    covered = Coverage(subjects=set(parts.entities), new_agent=new_agent)
+    assert answers_question(parts, covered) is ok
+
+
+def test_a_which_agent_question_is_not_quoted_from_a_sentence_naming_none() -> None:
+    from assistant.decide import best_quote
+
+    q = "Which anti-PD-1 antibody is given with SBRT before metastasectomy for osteosarcoma?"
+    text = ("Participants receive pre-operative SBRT and PD-1 blockade immunotherapy "
+            "followed by metastasectomy for metastatic osteosarcoma.")
+    assert best_quote(q, [one_view(text, "en", "SBRT osteosarcoma")], question_parts(q),
+                      semantic={(1, 0): 0.8}) is None
+    named = text.replace("PD-1 blockade immunotherapy", "PD-1 blockade with camrelizumab")
+    found = best_quote(q, [one_view(named, "en", "SBRT osteosarcoma")], question_parts(q),
+                       semantic={(1, 0): 0.8})
+    assert found is not None and "camrelizumab" in found[1].text
+
+
+def test_which_antibody_answered_with_the_class_is_declined(bot: Assistant,
+                                                             llm: ScriptedChatModel) -> None:
+    """The 1.5B answered dev d2-34 (the record names no antibody) with the drug class the
+    question already names; the scripted model stands for that draft."""
+    llm.enqueue("The anti-PD-1 antibody given with SBRT is PD-1 blockade immunotherapy [1].")
+    answer = bot.ask("Which anti-PD-1 antibody is given with SBRT in the pre-operative "
+                     "osteosarcoma metastasectomy trial?")
+    assert answer.abstained and answer.text == REFUSAL["en"]
+    assert "blockade" in answer.draft
