@@ -70,7 +70,23 @@ def cmd_models_status(args: argparse.Namespace) -> int:
         missing += not ready
         state = "ready" if ready else "missing (run `clincite models fetch`)"
         print(f"{recipe.name}: {state} - {target_path(recipe, settings.models_dir)}")
+    from . import llm_choice
+
+    cached = llm_choice.read_choice(settings.models_dir / llm_choice.CACHE_NAME,
+                                    llm_choice.choice_key(settings.llm.threads))
+    print(llm_choice.describe(cached["model"], {"source": "cache", **cached}) if cached else
+          "llamacpp:default: not measured on this machine yet (`clincite models choose`, or "
+          "the first answer, times the 1.5B once)")
     return 1 if missing else 0
+
+
+def cmd_models_choose(args: argparse.Namespace) -> int:
+    from . import llm_choice
+    from .models import default_llm
+
+    model, how = default_llm(_settings(args))
+    print(llm_choice.describe(model, how))
+    return 0
 
 
 # -- ingest -----------------------------------------------------------------------------------
@@ -237,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(func=cmd_models_fetch)
     status = models_sub.add_parser("status", help="say which default models are ready")
     status.set_defaults(func=cmd_models_status)
+    choose = models_sub.add_parser(
+        "choose", help="decide which LLM llamacpp:default is on this machine (times the 1.5B "
+                       "once; cached)")
+    choose.set_defaults(func=cmd_models_choose)
 
     ingest = sub.add_parser("ingest", help="add files or folders to the index")
     ingest.add_argument("paths", nargs="+")

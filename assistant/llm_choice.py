@@ -137,3 +137,18 @@ def resolve_default(measure: Callable[[], float], cache: Path, key: Mapping[str,
     write_choice(cache, key, model, seconds)
     log.info("LLM choice: %s (1.5B answer %s s, budget %s s)", model, seconds, BUDGET_S)
     return model, {"source": "measured", "model": model, "seconds_1.5b": seconds}
+
+
+def describe(model: str, how: Mapping[str, Any]) -> str:
+    """One line saying what ``llamacpp:default`` is here and why."""
+    seconds = how.get("seconds_1.5b")
+    if how.get("source") == "1.5b not fetched":
+        why = "the 1.5B is not fetched (`clincite models fetch`)"
+    elif seconds is None:
+        why = "the 1.5B could not be timed here"
+    else:
+        verdict = "within" if model == LARGE else "over"
+        why = f"one answer on the 1.5B took {seconds:.2f} s, {verdict} the {BUDGET_S} s budget"
+        if how.get("measured_at"):
+            why += f"; measured {how['measured_at']}"
+    return f"llamacpp:default = llamacpp:{model} on this machine ({why})"

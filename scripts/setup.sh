@@ -53,8 +53,10 @@ if ! python -c "import llama_cpp" 2>/dev/null || [ "$(cat .venv/.llama-cpu 2>/de
   echo "$CPU_KEY" > .venv/.llama-cpu
 fi
 
-echo "==> default models (EmbeddingGemma-300M, Qwen2.5-Coder-0.5B-Instruct GGUF)"
+echo "==> default models (EmbeddingGemma-300M, Qwen2.5-Coder-0.5B and 1.5B-Instruct GGUF)"
 clincite models fetch
+# which LLM answers here: the 1.5B where one answer on it measures within budget (once; cached)
+clincite models choose
 echo "==> indexing the sample corpus"
 clincite ingest sample_corpus
 

@@ -91,3 +91,27 @@ def test_default_resolves_to_a_fetched_model_only(tmp_path: Path) -> None:
     assert default_llm(settings)[0] == SMALL
     assert resolve_llm_path("llamacpp:default", settings) == target_path(LLM, tmp_path)
     assert resolve_llm_path("llamacpp:1.5b", settings).name.startswith("qwen2.5-coder-1.5b")
+
+
+@pytest.mark.parametrize("model, how, said", [
+    (LARGE, {"source": "measured", "seconds_1.5b": 4.651}, "1.5b on this machine (one answer on "
+     "the 1.5B took 4.65 s, within"),
+    (SMALL, {"source": "cache", "seconds_1.5b": 11.2, "measured_at": "2026-11-25"}, "0.5b on "
+     "this machine (one answer on the 1.5B took 11.20 s, over"),
+    (SMALL, {"source": "1.5b not fetched"}, "the 1.5B is not fetched"),
+    (SMALL, {"source": "measured", "seconds_1.5b": None}, "could not be timed"),
+])
+def test_describe(model: str, how: dict, said: str) -> None:
+    assert said in llm_choice.describe(model, how)
+
+
+def test_cli_models_choose_and_status_without_models(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """No model fetched: `models choose` says the 0.5B and why (measuring nothing), and
+    `models status` says the choice is not measured yet."""
+    from assistant.cli import main
+
+    assert main(["--models-dir", str(tmp_path), "models", "choose"]) == 0
+    assert "llamacpp:default = llamacpp:0.5b" in capsys.readouterr().out
+    assert main(["--models-dir", str(tmp_path), "models", "status"]) == 1
+    assert "not measured on this machine yet" in capsys.readouterr().out
