@@ -343,9 +343,14 @@ def _llama_chat_class():
                 from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
                 draft = LlamaPromptLookupDecoding(num_pred_tokens=self.prompt_lookup)
+            # a draft model needs logits for every token: llama-cpp-python 0.3.36 turns that
+            # on inside but sizes its score buffer by the argument, and overflows it on the
+            # first prompt longer than a batch ("could not broadcast input array") unless the
+            # argument says so too
             self.client = Llama(model_path=self.model_path, n_ctx=self.n_ctx,
                                 n_threads=threads, n_threads_batch=threads, flash_attn=True,
-                                verbose=False, seed=0, draft_model=draft)
+                                verbose=False, seed=0, draft_model=draft,
+                                logits_all=draft is not None)
             self.lock = threading.Lock()
             # free the model before interpreter teardown (llama-cpp's __del__ fails late)
             atexit.register(self.client.close)

@@ -113,3 +113,20 @@ def test_real_model_never_shows_a_wrong_number(bot: Assistant, question: str,
                                                must_not: str) -> None:
     answer = bot.ask(question)
     assert must_not not in answer.text
+
+
+def test_prompt_lookup_decoding_answers(tmp_path) -> None:
+    """CLINCITE_LLM__PROMPT_LOOKUP > 0 (a draft model in llama-cpp-python) on a prompt longer
+    than one batch: llama-cpp-python 0.3.36 overflowed its score buffer ("could not broadcast
+    input array") unless logits_all is passed as well."""
+    from langchain_core.messages import HumanMessage
+
+    from assistant.models import build_chat_model
+
+    settings = Settings(data_dir=tmp_path, models_dir=MODELS,
+                        llm={"model": "llamacpp:0.5b", "prompt_lookup": 4, "max_tokens": 24,
+                             "context_tokens": 2048})
+    chat = build_chat_model(settings)
+    passage = "ALTER-S004研究中,安罗替尼联合化疗的ORR为28.57%,疾病控制率100%。" * 40  # > 512 tokens
+    text = chat.invoke([HumanMessage(content=f"{passage}\n问题:ORR是多少?")]).content
+    assert "28.57" in str(text)
