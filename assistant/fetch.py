@@ -32,6 +32,7 @@ from .recipes import (  # noqa: F401 - re-exported: the recipes were defined her
     RECIPES,
     ModelRecipe,
     Part,
+    is_ready,
     target_path,
 )
 
@@ -91,20 +92,6 @@ def _sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def is_ready(recipe: ModelRecipe, models_dir: Path) -> bool:
-    """True when the model is in place and was verified when it was assembled."""
-    target = target_path(recipe, models_dir)
-    marker = (target / MARKER) if recipe.kind == "zip-folder" else target.with_name(
-        target.name + MARKER
-    )
-    if not target.exists() or not marker.exists():
-        return False
-    try:
-        return json.loads(marker.read_text()).get("sha256") == recipe.sha256
-    except (OSError, ValueError):
-        return False
 
 
 def _write_marker(recipe: ModelRecipe, target: Path) -> None:

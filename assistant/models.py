@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -23,7 +22,7 @@ import numpy as np
 from . import calibration, llm_choice
 from .config import Settings
 from .errors import ConfigError, EndpointError, ModelNotFoundError
-from .recipes import EMBEDDER, LLM, LLM_15B, MARKER, ModelRecipe, target_path
+from .recipes import EMBEDDER, LLM, LLM_15B, ModelRecipe, is_ready, target_path
 
 # ``llamacpp:<alias>`` names a fetched model; anything else after ``llamacpp:`` is a path.
 LLM_ALIASES: dict[str, ModelRecipe] = {"0.5b": LLM, "1.5b": LLM_15B}
@@ -393,17 +392,6 @@ def _llama_chat_class():
     return LlamaCppChat
 
 
-def _fetched(recipe: ModelRecipe, models_dir: Path) -> bool:
-    """The model file is in place with the marker ``clincite models fetch`` writes once its
-    sha256 is verified."""
-    target = target_path(recipe, models_dir)
-    marker = target.with_name(target.name + MARKER)
-    try:
-        return target.is_file() and json.loads(marker.read_text()).get("sha256") == recipe.sha256
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
 _default_llm: dict[tuple, tuple[str, dict[str, Any]]] = {}
 _timed_chats: dict[tuple, Any] = {}  # the 1.5B loaded to time it, kept when it is chosen
 # its own lock: load_chat_model holds _cache_lock while building the chat model, which may
@@ -439,7 +427,7 @@ def _measure_default(settings: Settings, key: tuple) -> tuple[str, dict[str, Any
 
     choice = llm_choice.resolve_default(
         measure, settings.models_dir / llm_choice.CACHE_NAME, llm_choice.choice_key(cfg.threads),
-        large_ready=_fetched(LLM_15B, settings.models_dir) and _fetched(LLM, settings.models_dir))
+        large_ready=is_ready(LLM_15B, settings.models_dir) and is_ready(LLM, settings.models_dir))
     if choice[0] != llm_choice.LARGE:
         _timed_chats.pop(key, None)  # not kept: free its memory
     return choice

@@ -8,6 +8,7 @@ Data only: ``models.py`` finds a model file here without importing the downloade
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,9 +73,25 @@ LLM_15B = ModelRecipe(
 )
 
 # "llm" is the 0.5B model, "llm-1.5b" the 1.5B one; which of them answers is a setting
-# (CLINCITE_LLM__MODEL=llamacpp:default | llamacpp:1.5b), chosen by eval (README).
+# (CLINCITE_LLM__MODEL=llamacpp:default | llamacpp:1.5b); what llamacpp:default is on a machine
+# is measured there (assistant/llm_choice.py).
 RECIPES = {"embedder": EMBEDDER, "llm": LLM, "llm-1.5b": LLM_15B}
 
 
 def target_path(recipe: ModelRecipe, models_dir: Path) -> Path:
     return models_dir / recipe.target
+
+
+def is_ready(recipe: ModelRecipe, models_dir: Path) -> bool:
+    """True when the model is in place and was verified when it was assembled (the marker
+    ``clincite models fetch`` writes holds its sha256)."""
+    target = target_path(recipe, models_dir)
+    marker = (target / MARKER) if recipe.kind == "zip-folder" else target.with_name(
+        target.name + MARKER
+    )
+    if not target.exists() or not marker.exists():
+        return False
+    try:
+        return json.loads(marker.read_text()).get("sha256") == recipe.sha256
+    except (OSError, ValueError, AttributeError):
+        return False
