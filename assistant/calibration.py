@@ -115,34 +115,36 @@ def key_id(key: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(dict(key), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def read_decision(cache: Path, key: Mapping[str, str]) -> dict[str, Any] | None:
-    """The cached decision for this key, or None (no file, unreadable, corrupt, other key)."""
+def read_entry(cache: Path, key: Mapping[str, str], valid: Callable[[Mapping[str, Any]], bool],
+               version: int = CACHE_VERSION) -> dict[str, Any] | None:
+    """The entry cached for ``key`` in a measured-decision cache file (``{"version", "entries":
+    {key_id: entry}}``), or None: no file, unreadable, corrupt, another version or key, or an
+    entry ``valid`` rejects."""
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
         entry = data["entries"][key_id(key)]
-        if data.get("version") != CACHE_VERSION or entry.get("dtype") not in DTYPES:
+        if data.get("version") != version or not valid(entry):
             return None
-        return entry
+        return dict(entry)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def write_decision(cache: Path, key: Mapping[str, str], dtype: str,
-                   seconds: Mapping[str, float],
-                   warmup: Mapping[str, float] | None = None) -> bool:
-    """Record a decision beside the others (atomic replace); False when it could not be written
-    (a read-only models folder is no reason to fail: the next load measures again)."""
+def write_entry(cache: Path, key: Mapping[str, str], entry: Mapping[str, Any], what: str,
+                version: int = CACHE_VERSION) -> bool:
+    """Record ``entry`` (with the key and the time) beside the others, by atomic replace; False
+    when it could not be written (a read-only models folder is no reason to fail: the next load
+    measures again). ``what`` names the decision in the warning."""
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION \
+        if not isinstance(data, dict) or data.get("version") != version \
                 or not isinstance(data.get("entries"), dict):
-            raise ValueError("not a calibration cache")
+            raise ValueError("not a measured-decision cache")
     except (OSError, ValueError):
-        data = {"version": CACHE_VERSION, "entries": {}}
+        data = {"version": version, "entries": {}}
     data["entries"][key_id(key)] = {
-        "dtype": dtype, "seconds": {k: round(v, 4) for k, v in seconds.items()},
-        "warmup_s": {k: round(v, 4) for k, v in (warmup or {}).items()},
-        "key": dict(key), "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        **entry, "key": dict(key),
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
     try:
@@ -151,12 +153,27 @@ def write_decision(cache: Path, key: Mapping[str, str], dtype: str,
         os.replace(tmp, cache)
         return True
     except OSError as exc:
-        log.warning("could not cache the embedder dtype decision in %s: %s", cache, exc)
+        log.warning("could not cache the %s in %s: %s", what, cache, exc)
         try:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
         return False
+
+
+def read_decision(cache: Path, key: Mapping[str, str]) -> dict[str, Any] | None:
+    """The cached dtype decision for this key, or None (see ``read_entry``)."""
+    return read_entry(cache, key, lambda entry: entry.get("dtype") in DTYPES)
+
+
+def write_decision(cache: Path, key: Mapping[str, str], dtype: str,
+                   seconds: Mapping[str, float],
+                   warmup: Mapping[str, float] | None = None) -> bool:
+    """Record a dtype decision beside the others (see ``write_entry``)."""
+    return write_entry(cache, key, {
+        "dtype": dtype, "seconds": {k: round(v, 4) for k, v in seconds.items()},
+        "warmup_s": {k: round(v, 4) for k, v in (warmup or {}).items()},
+    }, "embedder dtype decision")
 
 
 def time_batches(encode: Callable[[list[str]], Any], texts: Sequence[str], *,

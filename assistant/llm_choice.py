@@ -15,7 +15,6 @@ missing, corrupt or unreadable cache is measured again, never a crash. ``llamacp
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -24,7 +23,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .calibration import _EN, _ZH, _version, key_id, machine_key
+from .calibration import _EN, _ZH, _version, machine_key, read_entry, write_entry
 
 log = logging.getLogger(__name__)
 
@@ -62,44 +61,17 @@ def choice_key(threads: int | None, budget: float = BUDGET_S) -> dict[str, str]:
 
 def read_choice(cache: Path, key: Mapping[str, str]) -> dict[str, Any] | None:
     """The cached choice for this key, or None (no file, unreadable, corrupt, other key)."""
-    try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-        entry = data["entries"][key_id(key)]
-        if data.get("version") != CACHE_VERSION or entry.get("model") not in (SMALL, LARGE):
-            return None
-        return dict(entry)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+    return read_entry(cache, key, lambda entry: entry.get("model") in (SMALL, LARGE),
+                      CACHE_VERSION)
 
 
 def write_choice(cache: Path, key: Mapping[str, str], model: str, seconds: float | None) -> bool:
     """Record a choice beside the others (atomic replace); False when it could not be written
     (a read-only models folder is no reason to fail: the next process measures again)."""
-    try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION \
-                or not isinstance(data.get("entries"), dict):
-            raise ValueError("not an LLM choice cache")
-    except (OSError, ValueError):
-        data = {"version": CACHE_VERSION, "entries": {}}
-    data["entries"][key_id(key)] = {
+    return write_entry(cache, key, {
         "model": model, "seconds_1.5b": None if seconds is None else round(seconds, 3),
-        "budget_s": BUDGET_S, "key": dict(key),
-        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    }
-    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, cache)
-        return True
-    except OSError as exc:
-        log.warning("could not cache the LLM choice in %s: %s", cache, exc)
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        return False
+        "budget_s": BUDGET_S,
+    }, "LLM choice", CACHE_VERSION)
 
 
 def time_answer(chat: Any, system: str) -> float:
