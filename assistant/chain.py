@@ -624,8 +624,7 @@ class Gate:
             self.coverage.subjects |= subjects if subjects is not None else checker.subjects
             has_number = numbers if numbers is not None else bool(last and last.numbers)
             self.coverage.numbers += int(has_number)
-            self.coverage.new_agent |= self.parts.agents_named is not None and \
-                names_new_agent(self.parts, text)
+            self.coverage.new_agent |= names_new_agent(self.parts, text)
             # only a sentence that passed the check can answer: a bare "Yes." (nothing to
             # check) waits for one, else the question is declined
             self.answered = self.answered or answers_question(self.parts, self.coverage)

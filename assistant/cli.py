@@ -72,9 +72,9 @@ def cmd_models_status(args: argparse.Namespace) -> int:
         print(f"{recipe.name}: {state} - {target_path(recipe, settings.models_dir)}")
     from . import llm_choice
 
-    cached = llm_choice.read_choice(settings.models_dir / llm_choice.CACHE_NAME,
-                                    llm_choice.choice_key(settings.llm.threads))
-    print(llm_choice.describe(cached["model"], {"source": "cache", **cached}) if cached else
+    cached = llm_choice.cached_choice(settings.models_dir / llm_choice.CACHE_NAME,
+                                      llm_choice.choice_key(settings.llm.threads))
+    print(llm_choice.describe(*cached) if cached else
           "llamacpp:default: not measured on this machine yet (`clincite models choose`, or "
           "the first answer, times the 1.5B once)")
     return 1 if missing else 0

@@ -459,7 +459,8 @@ class Coverage:
     measures: set[str] = field(default_factory=set)
     subjects: set[str] = field(default_factory=set)
     numbers: int = 0  # shown sentences that carry a bound number
-    new_agent: bool = False  # a shown sentence names an agent the question does not
+    # a shown sentence names an agent the question does not (always, where it asks no agent)
+    new_agent: bool = False
 
 
 def missing_measures(parts: Parts, covered: Coverage) -> list[str]:

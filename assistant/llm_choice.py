@@ -65,6 +65,12 @@ def read_choice(cache: Path, key: Mapping[str, str]) -> dict[str, Any] | None:
                       CACHE_VERSION)
 
 
+def cached_choice(cache: Path, key: Mapping[str, str]) -> tuple[str, dict[str, Any]] | None:
+    """The cached choice as ``resolve_default`` gives it (model, how), or None."""
+    entry = read_choice(cache, key)
+    return None if entry is None else (str(entry["model"]), {"source": "cache", **entry})
+
+
 def write_choice(cache: Path, key: Mapping[str, str], model: str, seconds: float | None) -> bool:
     """Record a choice beside the others (atomic replace); False when it could not be written
     (a read-only models folder is no reason to fail: the next process measures again)."""
@@ -96,9 +102,9 @@ def resolve_default(measure: Callable[[], float], cache: Path, key: Mapping[str,
     fetched. A measurement that fails leaves the 0.5B (and is cached: it would fail again)."""
     if not large_ready:
         return SMALL, {"source": "1.5b not fetched"}
-    cached = read_choice(cache, key)
+    cached = cached_choice(cache, key)
     if cached is not None:
-        return str(cached["model"]), {"source": "cache", **cached}
+        return cached
     seconds: float | None
     try:
         seconds = measure()

@@ -433,9 +433,15 @@ def _measure_default(settings: Settings, key: tuple) -> tuple[str, dict[str, Any
     return choice
 
 
+def is_default_llm(spec: str) -> bool:
+    """``spec`` names the measured default (``llamacpp:default``), not a model outright."""
+    prefix, _, value = spec.partition(":") if ":" in spec else ("llamacpp", ":", spec)
+    return prefix == "llamacpp" and value in ("", "default")
+
+
 def resolve_llm_path(spec: str, settings: Settings) -> Path:
     value = spec.split(":", 1)[1] if ":" in spec else spec
-    if value in ("", "default"):
+    if is_default_llm(spec):
         value = default_llm(settings)[0]
     if value in LLM_ALIASES:
         return target_path(LLM_ALIASES[value], settings.models_dir)
@@ -444,7 +450,7 @@ def resolve_llm_path(spec: str, settings: Settings) -> Path:
 
 def _llamacpp_chat(value: str, settings: Settings) -> Any:
     cfg = settings.llm
-    if value in ("", "default"):
+    if is_default_llm(f"llamacpp:{value}"):
         value = default_llm(settings)[0]
         timed = _timed_chats.pop(_llm_key(settings), None)
         if timed is not None and value == llm_choice.LARGE:

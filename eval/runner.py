@@ -445,10 +445,11 @@ def main(argv: Sequence[str], settings: Settings) -> int:
 def llm_label(settings: Settings, retrieval_only: bool) -> str:
     """The LLM a run's answers come from: ``llamacpp:default`` with the model it stands for on
     this machine (measured, assistant/llm_choice.py), so runs on two CPUs are not mixed up."""
+    from assistant.models import default_llm, is_default_llm
+
     spec = settings.llm.model
-    if retrieval_only or spec not in ("llamacpp:default", "llamacpp:"):
+    if retrieval_only or not is_default_llm(spec):
         return spec
-    from assistant.models import default_llm
 
     return f"{spec} = llamacpp:{default_llm(settings)[0]}"
 

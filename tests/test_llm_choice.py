@@ -115,3 +115,14 @@ def test_cli_models_choose_and_status_without_models(tmp_path: Path,
     assert "llamacpp:default = llamacpp:0.5b" in capsys.readouterr().out
     assert main(["--models-dir", str(tmp_path), "models", "status"]) == 1
     assert "not measured on this machine yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("spec, default", [
+    ("llamacpp:default", True), ("llamacpp:", True), ("default", True),
+    ("llamacpp:0.5b", False), ("llamacpp:1.5b", False), ("llamacpp:/m.gguf", False),
+    ("openai:default", False), ("fake", False),
+])
+def test_which_specs_are_the_measured_default(spec: str, default: bool) -> None:
+    from assistant.models import is_default_llm
+
+    assert is_default_llm(spec) is default
