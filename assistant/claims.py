@@ -300,6 +300,9 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
                 before = [m for m in measures if m.end <= q.start]
                 key = max(before, key=lambda m: m.end).key if before else None
             keys = frozenset({key}) if key else frozenset()
+        implied = lex.unit_measures.get(q.unit or "")
+        if implied and not (is_group_size(text, q) or i in conditions):
+            keys |= {implied}  # "4mCi的89氯化锶": a dose, though no word there says so
         # the arms named in the number's clause ("安慰剂组8%")
         clause_entities = frozenset(m.key for m in entities if lo <= m.start < hi and
                                     (m.key in lex.arms or m.key in lex.tumours))

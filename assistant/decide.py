@@ -347,7 +347,11 @@ ASKED_UNITS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     (re.compile(r"多少例|多少人|多少名|多少位|几例|几名|how many (?:patients|participants|people|"
                 r"subjects|children|cases)", re.IGNORECASE), frozenset({"patient"})),
     (re.compile(r"剂量|多少毫克|\bdoses?\b|\bdosed\b|how much .* (?:given|take)",
-                re.IGNORECASE), frozenset({"mg", "g", "ug", "mg_kg", "gy", "mci", "mbq", "ml"})),
+                re.IGNORECASE), lexicon().units_of("dose") | {"ml"}),
+    (re.compile(r"多少度|体温|\bwhat temperature\b|\bhow high\b.*\b(?:fever|temperature)\b",
+                re.IGNORECASE), lexicon().units_of("temperature")),
+    (re.compile(r"多少毫米|多少厘米|\bhow (?:large|big)\b|\bwhat size\b", re.IGNORECASE),
+     lexicon().units_of("size")),
 )
 
 

@@ -6,7 +6,7 @@ measure, unit or drug is one line there.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -79,6 +79,12 @@ class Lexicon:
     tumours: frozenset[str] = frozenset()  # entity keys that are tumours / populations
     populations: Table | None = None  # which patients of a study (treatment-naive, relapsed)
     sites: Table | None = None  # where in the body (spine, pelvis, lung)
+    # unit key -> the measure a value in that unit is of ("mg": dose, "mm": size)
+    unit_measures: dict[str, str] = field(default_factory=dict)
+
+    def units_of(self, measure: str) -> frozenset[str]:
+        """The units whose values are values of ``measure`` (``unit_measures``)."""
+        return frozenset(u for u, m in self.unit_measures.items() if m == measure)
 
     def strict_measures(self, text: str) -> list[Mention]:
         """Measures that bind a number (not the generic 'proportion' / 'risk')."""
@@ -103,7 +109,9 @@ def lexicon() -> Lexicon:
                    entities=_table(data["entities"]), arms=frozenset(data.get("arms", [])),
                    tumours=frozenset(data.get("tumours", [])),
                    populations=_table(data["populations"]) if data.get("populations") else None,
-                   sites=_table(data["sites"]) if data.get("sites") else None)
+                   sites=_table(data["sites"]) if data.get("sites") else None,
+                   unit_measures={unit: measure for measure, units in
+                                  (data.get("unit_measures") or {}).items() for unit in units})
 
 
 # a biomarker named between the level and "expression": "low CDK4 expression", "CDK4低表达"

@@ -417,3 +417,30 @@ def test_opens_study(sentence: str, opens: bool) -> None:
     from assistant.claims import opens_study
 
     assert opens_study(sentence) is opens
+
+
+# a unit that is a measure by itself: a dose in mCi or mg, a size in mm, a temperature in °C
+# is bound as that measure though no word of the sentence names it (lexicon `unit_measures`)
+@pytest.mark.parametrize("sentence, value, measure", [
+    ("一例前列腺癌骨转移患者接受了3mCi的锶-89治疗,1周后疼痛减轻。", "3", "dose"),
+    ("Patients took 200 mg of the study drug once a day.", "200", "dose"),
+    ("The target lesion must be at least 15 mm on conventional CT.", "15", "size"),
+    ("Patients with a fever above 39 °C at screening were excluded.", "39", "temperature"),
+    ("体温超过38℃的患者不能入组。", "38", "temperature"),
+])
+def test_a_unit_that_is_a_measure_binds_its_number(sentence: str, value: str,
+                                                     measure: str) -> None:
+    claims = {c.quantity.value: c for c in sentence_claims(sentence)}
+    assert measure in claims[value].measures
+
+
+@pytest.mark.parametrize("answer, supported", [
+    ("该患者接受的锶-89剂量为3mCi[1]。", True),  # the dose, though the source says no 剂量
+    ("该患者接受的锶-89剂量为1mCi[1]。", False),  # "1周" is no dose of 1
+    ("该患者接受的锶-89剂量为5mCi[1]。", False),  # made up
+])
+def test_a_dose_in_a_case_report_is_checked_by_its_unit(answer: str, supported: bool) -> None:
+    case = chunk("一例前列腺癌骨转移患者接受了3mCi的锶-89治疗,1周后疼痛减轻。", 30,
+                 title="骨转移核素治疗病例")
+    result = check_answer(answer, [case], "zh", question="该病例患者接受的锶-89剂量是多少?")
+    assert (result.supported == 1) is supported, result.checks

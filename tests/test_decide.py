@@ -952,3 +952,24 @@ def test_which_antibody_answered_with_the_class_is_declined(bot: Assistant,
                      "osteosarcoma metastasectomy trial?")
     assert answer.abstained and answer.text == REFUSAL["en"]
     assert "blockade" in answer.draft
+
+
+@pytest.mark.parametrize("question, measure", [
+    ("What platelet count is required for enrolment in the anlotinib plus toripalimab trial?",
+     "platelet"),
+    ("安罗替尼联合特瑞普利单抗试验要求的中性粒细胞绝对计数下限是多少?", "neutrophil"),
+    ("How high a fever excludes patients from the anlotinib plus toripalimab trial?",
+     "temperature"),
+])
+def test_a_laboratory_threshold_is_what_is_asked(question: str, measure: str) -> None:
+    """A trial record's thresholds are measures of their own: "What platelet count is required
+    for enrolment?" asks a platelet count, and a sentence about enrolment that gives a time
+    (the pregnancy test "within 7 days prior to enrollment") is no answer to it."""
+    from assistant.decide import best_quote
+
+    parts = question_parts(question)
+    assert parts.measures == (measure,)
+    text = ("Women of childbearing age must have a negative pregnancy test within 7 days prior "
+            "to enrollment and use contraception for 8 weeks after the last dose.")
+    view = one_view(text, "en", "Anlotinib combined with toripalimab in STS", "001.txt")
+    assert best_quote(question, [view], parts) is None
