@@ -29,6 +29,7 @@ from .citations import (
 )
 from .claims import (
     Claim,
+    clause_conflict,
     condition_spans,
     entities_in,
     measures_in,
@@ -581,7 +582,10 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if parts.quantity:
                 claims = [c for c in s.claims if (asks_year or not _calendar_year(c)) and
                           c.quantity.value not in q_numbers and
-                          (not q_horizons or c.horizon in q_horizons)]
+                          (not q_horizons or c.horizon in q_horizons) and
+                          not clause_conflict(parts.entities, c.entities)]
+                # ("4mCi的89氯化锶" is strontium's dose, not that of the denosumab named
+                # later in the sentence)
                 if not claims:
                     continue
                 if wanted and not any(c.measures & wanted for c in claims):

@@ -973,3 +973,20 @@ def test_a_laboratory_threshold_is_what_is_asked(question: str, measure: str) ->
             "to enrollment and use contraception for 8 weeks after the last dose.")
     view = one_view(text, "en", "Anlotinib combined with toripalimab in STS", "001.txt")
     assert best_quote(question, [view], parts) is None
+
+
+@pytest.mark.parametrize("question, found", [
+    ("该病例中地舒单抗的给药剂量是多少?", False),  # the dose in the sentence is strontium's
+    ("What dose of zoledronic acid did the patient receive?", False),
+    ("该病例患者接受的锶-89剂量是多少?", True),
+])
+def test_a_quoted_value_is_of_the_asked_arm(question: str, found: bool) -> None:
+    """A value in a clause naming one arm is never a quote for another arm the same sentence
+    names later: "接受了3mCi的锶-89治疗…后续联用唑来膦酸和地舒单抗" gives no denosumab dose."""
+    from assistant.decide import best_quote
+
+    text = ("一例乳腺癌骨转移患者接受了3mCi的锶-89治疗,1周后疼痛减轻,后续联用唑来膦酸和地舒单抗"
+            "护骨治疗,目前疼痛仍持续缓解。")
+    view = one_view(text, "zh", "骨转移核素治疗病例", "004.txt")
+    quote = best_quote(question, [view], question_parts(question))
+    assert (quote is not None) is found
