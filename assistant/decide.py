@@ -518,11 +518,29 @@ UNIT_BOUND_RELIEF = 0.1
 
 
 def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
-               measure: str | None = None, min_overlap: float = 0.3,
-               semantic: dict[tuple[int, int], float] | None = None,
-               min_similarity: float = 0.6, min_similarity_across: float | None = None,
-               skip: Collection[tuple[int, int]] = ()
+               measure: str | None = None, **kw: Any
                ) -> tuple[PassageView, SourceSentence] | None:
+    """``scored_quote`` without its score: the sentence and its passage, or None."""
+    found = scored_quote(question, views, parts, measure, **kw)
+    return (found.view, found.sentence) if found else None
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A quote ``best_quote`` chose: how well it matched and whether a measure and every
+    subject bind it (else only words or meaning chose it)."""
+
+    score: float
+    bound: bool
+    view: PassageView
+    sentence: SourceSentence
+
+
+def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
+                 measure: str | None = None, min_overlap: float = 0.3,
+                 semantic: dict[tuple[int, int], float] | None = None,
+                 min_similarity: float = 0.6, min_similarity_across: float | None = None,
+                 skip: Collection[tuple[int, int]] = ()) -> Quote | None:
     """The source sentence that states what ``question`` asks (or its ``measure`` part): it
     names the measure (a number of it, for a quantity question), its paragraph names every
     subject of the question, and it shares enough of the question's other words — or, where
@@ -548,7 +566,7 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
     asks_place = asks_where(question)
     asks_plan = bool(PLAN_Q_RE.search(question)) and not wanted & RESULT_MEASURES
     defines = bool(wanted) and not parts.quantity and asks_definition(question)
-    best: tuple[float, PassageView, SourceSentence] | None = None
+    best: Quote | None = None
     for view in views:
         title = support_units(view.chunk.title)
         for s in view.sentences:
@@ -620,23 +638,30 @@ def best_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if not bound and overlap < need and sim < floor:
                 continue
             score = overlap + sim + 0.01 * (len(views) - view.n)
-            if best is None or score > best[0]:
-                best = (score, view, s)
-    return (best[1], best[2]) if best else None
+            if best is None or score > best.score:
+                best = Quote(score, bound, view, s)
+    return best
 
 
 def best_quote_in_rings(question: str, views: Sequence[PassageView], first: int, parts: Parts,
                         measure: str | None = None, **kw: Any
                         ) -> tuple[PassageView, SourceSentence] | None:
-    """``best_quote`` over the first ``first`` passages; only where they give none, over all
-    of ``views``: a wider ring finds a sentence ranked lower without displacing a quote the
-    nearer passages give (a trial record's own "70 participants" before a background
-    sentence's "154 patients" of another study, 8th by cosine)."""
+    """``best_quote`` over the first ``first`` passages; where they give none, or give one that
+    only words or meaning chose (no measure and subject bind it), over all of ``views``: a
+    wider ring finds a sentence ranked lower without displacing a bound quote the nearer
+    passages give (a trial record's own "70 participants" before a background sentence's "154
+    patients" of another study, 8th by cosine), and an unbound nearer quote stands only if it
+    matches better than the wider ring's best."""
     near = [v for v in views if v.n <= first]
-    found = best_quote(question, near, parts, measure, **kw)
-    if found is None and len(near) < len(views):
-        found = best_quote(question, views, parts, measure, **kw)
-    return found
+    found = scored_quote(question, near, parts, measure, **kw)
+    if (found is None or not found.bound) and len(near) < len(views):
+        # words or meaning alone chose the nearer quote: the best match of the wider ring
+        # stands against it ("which bones had metastases in the case?": the case's own
+        # sentence, 5th passage, over a general one of the 1st)
+        wide = scored_quote(question, views, parts, measure, **kw)
+        if wide is not None and (found is None or wide.score > found.score):
+            found = wide
+    return (found.view, found.sentence) if found else None
 
 
 MARKER_RE = re.compile(r"\[\d{1,3}\]")

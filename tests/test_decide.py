@@ -990,3 +990,30 @@ def test_a_quoted_value_is_of_the_asked_arm(question: str, found: bool) -> None:
     view = one_view(text, "zh", "骨转移核素治疗病例", "004.txt")
     quote = best_quote(question, [view], question_parts(question))
     assert (quote is not None) is found
+
+
+def test_an_unbound_nearer_quote_gives_way_to_a_better_match_further_down() -> None:
+    """dev d4-25: "Which bones had metastases in the case?" (no measure binds it) was quoted
+    with the 1st passage's general "fractures occur in the vertebrae and long bones"
+    (cos 0.46) over the 5th passage's case sentence naming them (cos 0.60)."""
+    from assistant.citations import PassageView
+    from assistant.decide import best_quote_in_rings
+    from assistant.types import RetrievedChunk
+
+    def zh(text: str, n: int) -> RetrievedChunk:
+        return RetrievedChunk(chunk_id=f"c{n}", doc_id="004.txt", text=text, start=0,
+                              end=len(text), language="zh", title="乳腺癌骨转移全程管理")
+
+    general = zh("张教授:乳腺癌骨质破坏显著时,将出现病理性骨折,易发生于椎体、四肢长骨等承重骨。", 1)
+    case = zh("张教授:我们收治了一位乳腺癌患者,术后发生了多发椎体、肋骨、骨盆转移,骨痛明显。", 5)
+    views = [PassageView.of(1, general), PassageView.of(5, case)]
+    q = "In the breast cancer case Professor Zhang described, which bones had metastases?"
+    close = {(1, 0): 0.46, (5, 0): 0.60}
+    found = best_quote_in_rings(q, views, 3, question_parts(q), semantic=close,
+                                min_similarity_across=0.4)
+    assert found is not None and "肋骨、骨盆" in found[1].text
+    # where the nearer one matches better, it stays
+    found = best_quote_in_rings(q, views, 3, question_parts(q), semantic={(1, 0): 0.6,
+                                                                         (5, 0): 0.46},
+                                min_similarity_across=0.4)
+    assert found is not None and "承重骨" in found[1].text
