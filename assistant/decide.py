@@ -616,9 +616,11 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
                     continue  # no measure asked; every value here is of another its clause names
             elif wanted and not measures_in(s.text) & wanted:
                 continue
-            elif not wanted and s.claims and all(measures_in(clause_text(s.text, c)) - named
-                                                 for c in s.claims):
-                continue  # "which endpoint…?": a sentence of values of other measures
+            elif not wanted and s.claims and not asks_place and all(
+                    measures_in(clause_text(s.text, c)) - named for c in s.claims):
+                continue  # "which endpoint…?": a sentence of values of other measures (but
+                # "which bones?" is answered by the places a sentence names, whatever its
+                # numbers: "一位40岁的…患者,术后发生了多发椎体、肋骨、骨盆转移")
             ctx_units = own | title
             overlap = len(q_units & ctx_units) / max(1, len(q_units))
             sim = (semantic or {}).get((view.n, s.start), 0.0)

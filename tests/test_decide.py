@@ -1017,3 +1017,19 @@ def test_an_unbound_nearer_quote_gives_way_to_a_better_match_further_down() -> N
                                                                          (5, 0): 0.46},
                                 min_similarity_across=0.4)
     assert found is not None and "承重骨" in found[1].text
+
+
+def test_a_place_question_is_answered_by_places_whatever_the_numbers() -> None:
+    """dev d4-25: the case's sentence names the bones ("多发椎体、肋骨、骨盆转移") and also the
+    patient's age; values of a measure the question does not name do not rule it out of a
+    "which bones?" question, as they do for "which endpoint?"."""
+    from assistant.decide import best_quote
+
+    text = "我们收治了一位 40 岁的乳腺癌患者,术后发生了多发椎体、肋骨、骨盆转移,骨痛明显。"
+    view = one_view(text, "zh", "乳腺癌骨转移全程管理", "004.txt")
+    q = "该乳腺癌病例的患者哪些部位发生了骨转移?"
+    found = best_quote(q, [view], question_parts(q))
+    assert found is not None and "骨盆" in found[1].text
+    # a question naming no place is still not answered by a sentence of other measures' values
+    other = "该乳腺癌病例采用了哪个疗效评价指标?"
+    assert best_quote(other, [view], question_parts(other)) is None
