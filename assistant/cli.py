@@ -218,7 +218,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 BENCHES = {"all": "bench.performance", "ingest": "bench.ingest_bench",
            "retrieval": "bench.retrieval_scale", "answer": "bench.answer_bench",
            "memory": "bench.server_memory", "fusion": "bench.fusion_sweep",
-           "evidence": "bench.evidence_sweep"}
+           "evidence": "bench.evidence_sweep", "rerank": "bench.evidence_rerank"}
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
