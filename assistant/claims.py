@@ -288,12 +288,14 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
         lo, hi = _clause_of(spans, q.start)
         keys: frozenset[str] = frozenset()
         respective = bound[i][0] if i in bound else None
+        # "低风险组(n=80)…的5年EFS率": 80 is no EFS rate; "in 1 patient group", "分为4组": a
+        # count of groups is the value of no measure; "For patients ≥16 years old, ECOG …": a
+        # subgroup's age is a condition
+        of_no_measure = is_group_size(text, q) or q.unit == "group" or i in conditions
         if respective:
             keys = frozenset({respective})
-        elif is_group_size(text, q) or q.unit == "group" or i in conditions:
-            keys = frozenset()  # "低风险组(n=80)…的5年EFS率": 80 is no EFS rate; "in 1
-            # patient group", "分为4组": a count of groups is the value of no measure;
-            # "For patients ≥16 years old, ECOG …": a subgroup's age is a condition
+        elif of_no_measure:
+            keys = frozenset()
         else:
             key = _nearest_measure(measures, q, lo, hi, text)
             if key is None:
@@ -301,7 +303,7 @@ def sentence_claims(sentence: str, lex: Lexicon | None = None) -> list[Claim]:
                 key = max(before, key=lambda m: m.end).key if before else None
             keys = frozenset({key}) if key else frozenset()
         implied = lex.unit_measures.get(q.unit or "")
-        if implied and not (is_group_size(text, q) or i in conditions):
+        if implied and not of_no_measure:
             keys |= {implied}  # "4mCi的89氯化锶": a dose, though no word there says so
         # the arms named in the number's clause ("安慰剂组8%")
         clause_entities = frozenset(m.key for m in entities if lo <= m.start < hi and

@@ -347,12 +347,16 @@ ASKED_UNITS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     (re.compile(r"年龄|\bages?\b|how old", re.IGNORECASE), frozenset({"year", "age_year"})),
     (re.compile(r"多少例|多少人|多少名|多少位|几例|几名|how many (?:patients|participants|people|"
                 r"subjects|children|cases)", re.IGNORECASE), frozenset({"patient"})),
+)
+# ... and by the measure whose units the lexicon lists (``unit_measures``: a dose in mg, mCi,
+# Gy …, a temperature in °C, a size in mm or cm), with any further units a value may have
+ASKED_UNIT_MEASURES: tuple[tuple[re.Pattern[str], str, frozenset[str]], ...] = (
     (re.compile(r"剂量|多少毫克|\bdoses?\b|\bdosed\b|how much .* (?:given|take)",
-                re.IGNORECASE), lexicon().units_of("dose") | {"ml"}),
+                re.IGNORECASE), "dose", frozenset({"ml"})),
     (re.compile(r"多少度|体温|\bwhat temperature\b|\bhow high\b.*\b(?:fever|temperature)\b",
-                re.IGNORECASE), lexicon().units_of("temperature")),
+                re.IGNORECASE), "temperature", frozenset()),
     (re.compile(r"多少毫米|多少厘米|\bhow (?:large|big)\b|\bwhat size\b", re.IGNORECASE),
-     lexicon().units_of("size")),
+     "size", frozenset()),
 )
 
 
@@ -454,6 +458,9 @@ def asked_units(question: str) -> frozenset[str]:
     for pattern, units in ASKED_UNITS:
         if pattern.search(question):
             out |= units
+    for pattern, measure, more in ASKED_UNIT_MEASURES:
+        if pattern.search(question):
+            out |= lexicon().units_of(measure) | more
     return out
 
 
@@ -652,17 +659,15 @@ def best_quote_in_rings(question: str, views: Sequence[PassageView], first: int,
     only words or meaning chose (no measure and subject bind it), over all of ``views``: a
     wider ring finds a sentence ranked lower without displacing a bound quote the nearer
     passages give (a trial record's own "70 participants" before a background sentence's "154
-    patients" of another study, 8th by cosine), and an unbound nearer quote stands only if it
-    matches better than the wider ring's best."""
+    patients" of another study, 8th by cosine); an unbound nearer quote stands only if it is
+    also the wider ring's best."""
     near = [v for v in views if v.n <= first]
     found = scored_quote(question, near, parts, measure, **kw)
     if (found is None or not found.bound) and len(near) < len(views):
-        # words or meaning alone chose the nearer quote: the best match of the wider ring
-        # stands against it ("which bones had metastases in the case?": the case's own
-        # sentence, 5th passage, over a general one of the 1st)
-        wide = scored_quote(question, views, parts, measure, **kw)
-        if wide is not None and (found is None or wide.score > found.score):
-            found = wide
+        # words or meaning alone chose the nearer quote: the best match of the wider ring,
+        # which holds it too, is the quote ("which bones had metastases in the case?": the
+        # case's own sentence, 5th passage, over a general one of the 1st)
+        found = scored_quote(question, views, parts, measure, **kw)
     return (found.view, found.sentence) if found else None
 
 

@@ -93,14 +93,14 @@ def test_near_miss_survival_from_eligibility_is_declined(bot: Assistant,
     assert answer.abstained and answer.text == REFUSAL["en"]
 
 
-def one_view(text: str, language: str, title: str, doc_id: str = "d.txt"):
-    """The checker's view of a single retrieved passage holding ``text``."""
+def one_view(text: str, language: str, title: str, doc_id: str = "d.txt", n: int = 1):
+    """The checker's view of a retrieved passage holding ``text``, ``n``-th in the search."""
     from assistant.citations import PassageView
     from assistant.types import RetrievedChunk
 
-    chunk = RetrievedChunk(chunk_id="c", doc_id=doc_id, text=text, start=0, end=len(text),
+    chunk = RetrievedChunk(chunk_id=f"c{n}", doc_id=doc_id, text=text, start=0, end=len(text),
                            language=language, title=title)
-    return PassageView.of(1, chunk)
+    return PassageView.of(n, chunk)
 
 
 def test_best_quote_picks_the_stating_sentence_not_a_heading() -> None:
@@ -996,17 +996,13 @@ def test_an_unbound_nearer_quote_gives_way_to_a_better_match_further_down() -> N
     """dev d4-25: "Which bones had metastases in the case?" (no measure binds it) was quoted
     with the 1st passage's general "fractures occur in the vertebrae and long bones"
     (cos 0.46) over the 5th passage's case sentence naming them (cos 0.60)."""
-    from assistant.citations import PassageView
     from assistant.decide import best_quote_in_rings
-    from assistant.types import RetrievedChunk
 
-    def zh(text: str, n: int) -> RetrievedChunk:
-        return RetrievedChunk(chunk_id=f"c{n}", doc_id="004.txt", text=text, start=0,
-                              end=len(text), language="zh", title="乳腺癌骨转移全程管理")
-
-    general = zh("张教授:乳腺癌骨质破坏显著时,将出现病理性骨折,易发生于椎体、四肢长骨等承重骨。", 1)
-    case = zh("张教授:我们收治了一位乳腺癌患者,术后发生了多发椎体、肋骨、骨盆转移,骨痛明显。", 5)
-    views = [PassageView.of(1, general), PassageView.of(5, case)]
+    title = "乳腺癌骨转移全程管理"
+    views = [one_view("张教授:乳腺癌骨质破坏显著时,将出现病理性骨折,易发生于椎体、四肢长骨等承重骨。",
+                      "zh", title, "004.txt", n=1),
+             one_view("张教授:我们收治了一位乳腺癌患者,术后发生了多发椎体、肋骨、骨盆转移,骨痛明显。",
+                      "zh", title, "004.txt", n=5)]
     q = "In the breast cancer case Professor Zhang described, which bones had metastases?"
     close = {(1, 0): 0.46, (5, 0): 0.60}
     found = best_quote_in_rings(q, views, 3, question_parts(q), semantic=close,
