@@ -38,12 +38,14 @@ def main() -> None:
     pools = {}
     for item in items:
         got = bot.retrieve(item.question, k=args.n)
-        cosine = chain._semantic(item.question, always=True)  # the chain's sentence scorer
+        query = bot.embedder.embed([item.question], kind="query")[0]
         best = []
         for p in got:
             sentences = [p.text[s.start:s.end] for s in split_sentences(p.text)
                          if p.text[s.start:s.end].strip()]
-            best.append(max(cosine(sentences)) if sentences and cosine else 0.0)
+            # the sentence vectors kept at ingest, as the chain's evidence choice reads them
+            best.append(float(max(chain.sentence_vectors.vectors(sentences) @ query))
+                        if sentences else 0.0)
         pools[item.id] = (got, best)
     rows = []
     for mu in [None, *args.mu]:
