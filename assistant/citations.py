@@ -25,17 +25,24 @@ from ingest.text import detect_language, split_sentences
 
 from .claims import (
     Claim,
+    asked_group,
+    cites_literature,
     clause_conflict,
     entities_in,
     extract_quantities,
+    is_calendar_year,
     is_study,
     measures_in,
+    mixed_group,
+    names_subgroup,
     normalise_text,
     numbers_of,
     opens_study,
     pick_label,
     sentence_claims,
+    subgroup_of,
     value_phrase,
+    value_tail,
 )
 from .injection import PLACEHOLDER, instruction_spans, is_instruction, neutralise
 from .lexicon import lexicon, population_conflict, populations_in
@@ -133,10 +140,13 @@ class PassageView:
                 before = text[text.rfind("\n", 0, span.start) + 1:span.start]
                 tail = _paragraph_rest(text, span.end)
             before = since_study_opened(before, piece)
-            context = entities_in(f"{head}\n{before}\n{piece}")
+            context = entities_in(f"{before}\n{piece}") | study_head(
+                entities_in(head), opened_study(before, piece))
+            # the literature's figures ("a number of clinical studies … have shown … 5% to
+            # 10%") take no subject from the sentences after them: those are the trial's own
+            after = set() if cites_literature(piece) else entities_after(tail, context)
             view.sentences.append(SourceSentence(span.start, span.end, piece,
-                                                 sentence_claims(piece), context,
-                                                 entities_after(tail, context)))
+                                                 sentence_claims(piece), context, after))
             view.units |= support_units(piece)
             view.numbers |= numbers_of(piece)
             view.entities |= context
@@ -159,12 +169,42 @@ def since_study_opened(before: str, sentence: str) -> str:
     ``sentence``: from the last sentence that introduces a study of its own (``opens_study``);
     nothing where ``sentence`` introduces one ("…帕博立珠单抗与T-VEC…;另一项研究探索了纳武利尤
     单抗…中位OS为18.2个月": pembrolizumab is not the subject of that OS)."""
-    if opens_study(sentence):
+    if _begins_study(sentence):
         return ""
     for span in reversed(split_sentences(before)):
-        if opens_study(before[span.start:span.end]):
+        if _begins_study(before[span.start:span.end]):
             return before[span.start:]
     return before
+
+
+def _begins_study(sentence: str) -> bool:
+    return opens_study(sentence) or cites_literature(sentence)
+
+
+def opened_study(before: str, sentence: str) -> str | None:
+    """The sentence that introduced the study ``sentence`` belongs to (``before`` already cut
+    by ``since_study_opened``), or None where the paragraph introduced none."""
+    if _begins_study(sentence):
+        return sentence
+    spans = split_sentences(before)
+    if spans and _begins_study(before[spans[0].start:spans[0].end]):
+        return before[spans[0].start:spans[0].end]
+    return None
+
+
+def study_head(head: set[str], opener: str | None) -> set[str]:
+    """What a sentence takes from its document's title and heading. A study the text
+    introduces by its own drugs ("In 2016, a phase II clinical study evaluated … anlotinib"), or
+    the literature ("a number of clinical studies … have shown"), is not the titled trial: the
+    title's drugs and trial ids are not its subjects. A study introduced without drugs of its
+    own ("2023年报道了一项II期…试验,入组52例ASPS患者", under the heading "阿替利珠单抗治疗…")
+    keeps them."""
+    if opener is None:
+        return head
+    own = entities_in(opener)
+    if cites_literature(opener) or any(is_study(e) for e in own):
+        return {e for e in head if not is_study(e) or e in own}
+    return head
 
 
 def entities_after(tail: str, context: set[str], limit: int = AFTER_SENTENCES) -> set[str]:
@@ -258,8 +298,9 @@ class Binding:
 def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[PassageView],
                wanted_measures: set[str], subjects: set[str],
                values: frozenset[str] = frozenset(), phrase: set[str] | None = None,
-               language: str = "", populations: frozenset[str] = frozenset()
-               ) -> list[Binding]:
+               language: str = "", populations: frozenset[str] = frozenset(),
+               group: frozenset[str] = frozenset(), question: str = "",
+               phrase_share: float = 0.0) -> list[Binding]:
     """Source sentences that state ``claim``: same value, agreeing unit, the measure it is of
     (``wanted_measures``: the answer's, else the question's), no other subject in its clause,
     every one of ``subjects`` in its context, and — for "分别 / respectively" — the group the
@@ -267,7 +308,11 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
     the words naming it in the answer ("R0切除率"), of which the source clause that states the
     value must share one (in the answer's ``language``; across languages meaning decides).
     ``populations``: the patients the answer (or question) is about; a source clause — else
-    sentence — about only other patients does not bind ("复发患者" for "初治患者")."""
+    sentence — about only other patients does not bind ("复发患者" for "初治患者"). ``group``:
+    the tumours the question asks about (``asked_group``); a value of those and others together
+    does not bind. A value of a subgroup ("其中AS类型患者…43%") binds only where the answer or the
+    ``question`` names that subgroup. ``phrase_share``: the share of ``phrase`` the source
+    clause must have (0: any of it)."""
     q = claim.quantity
     context = answer[prev_end:q.start]
     # the answer's arms and tumours: its clause's, else the subjects it is bound to
@@ -292,9 +337,16 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                         set(populations), populations_in(clause_text(s.text, c))
                         or populations_in(s.text)):
                     continue  # relapsed patients' DCR is not the treatment-naive DCR
-                if phrase and view.chunk.language == language and not (
-                        phrase & support_units(clause_text(s.text, c))):
-                    continue  # "R0切除率约为28.57%" is not "其ORR为28.57%"
+                clause = clause_text(s.text, c)
+                if mixed_group(group, clause, s.text):
+                    continue  # 60 liposarcoma and leiomyosarcoma patients' ORR, not liposarcoma's
+                sub = subgroup_of(clause[:max(0, c.quantity.start - _offset(s.text, clause))])
+                if sub and not names_subgroup(f"{answer}\n{question}", sub):
+                    continue  # "其中AS类型患者ORR最高(43%)" is no ORR of all patients
+                if phrase and view.chunk.language == language:
+                    shared = len(phrase & support_units(clause)) / len(phrase)
+                    if not shared or shared < phrase_share:
+                        continue  # "R0切除率约为28.57%" is not "其ORR为28.57%"
                 if c.label:
                     labels = [o.label for o in s.claims if o.label and o.measures == c.measures]
                     picked = pick_label(context, labels)
@@ -303,6 +355,11 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                 out.append(Binding(view, s, c))
                 break
     return out
+
+
+def _offset(text: str, clause: str) -> int:
+    """Where ``clause`` (from ``clause_text``) starts in ``text``."""
+    return max(text.find(clause), 0)
 
 
 def _source_key(binding: Binding) -> tuple[str, int]:
@@ -315,6 +372,7 @@ def _source_key(binding: Binding) -> tuple[str, int]:
 # cos(question, sentence) per evidence sentence, keyed (passage n, sentence start)
 SentenceSimilarity = Mapping[tuple[int, int], float]
 RIVAL_MARGIN = 0.25  # how much better another value's sentence must match the question
+TAIL_SHARE = 0.6  # of the words after a value that name it, the share the source must have
 
 
 def question_relevance(question_units: set[str], view: PassageView, sentence: SourceSentence,
@@ -369,6 +427,8 @@ class AnswerChecker:
         self.question_entities = entities_in(question)
         self.question_studies = {e for e in self.question_entities if is_study(e)}
         self.question_populations = populations_in(question)
+        self.question = question
+        self.question_group = asked_group(question)
         # the question's words besides its measure names: what tells one study from another
         self.question_subject_units = support_units(without_measures(question))
         self.sentence_similarity = sentence_similarity
@@ -393,7 +453,9 @@ class AnswerChecker:
         if not bare or is_instruction(bare):
             return None
         content = LIST_ENUM_RE.sub("", bare)
-        claims = sentence_claims(content)
+        # "…, according to the 2023 drug-therapy review": the question's year, said again
+        claims = [c for c in sentence_claims(content)
+                  if not (c.quantity.value in self.question_numbers and is_calendar_year(c))]
         units = support_units(bare)
         scores = {v.n: _overlap(units, v.units) for v in self.views}
         semantic = self._semantic(bare)
@@ -473,11 +535,18 @@ class AnswerChecker:
                         ) - {"year:" + claim.quantity.value}
             phrase = (support_units(value_phrase(content, claim.quantity.start))
                       if not claim.measures else None)
+            share = 0.0
+            if phrase is not None and not phrase:
+                # "4%的患者未使用蒽环类药物": nothing before the value names it; the words after
+                # it do, and most of them must be the source's ("4%的患者未使用烷化剂" is not it)
+                phrase = support_units(value_tail(content, claim.quantity.end))
+                share = TAIL_SHARE
             populations = frozenset(populations_in(clause_text(content, claim)) or
                                     self.question_populations)
             found = bind_claim(claim, content, prev_end, self.views, wanted, subjects,
                                frozenset(c.quantity.value for c in claims), phrase,
-                               self.language, populations)
+                               self.language, populations, self.question_group,
+                               self.question, share)
             if not wanted:
                 # no measure names what the number is: the source sentence itself must be
                 # about what the answer says ("术后2年恢复跑步" is not "2年OS率")

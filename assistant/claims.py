@@ -445,6 +445,14 @@ def value_phrase(text: str, start: int) -> str:
     return _PHRASE_FILLER_RE.sub("", head[cut:])
 
 
+def value_tail(text: str, end: int) -> str:
+    """The words after a value in its clause, where nothing before it names it:
+    "4%的患者未使用蒽环类药物" -> "的患者未使用蒽环类药物"."""
+    tail = text[end:]
+    m = CLAUSE_RE.search(tail)
+    return tail[:m.start()] if m else tail
+
+
 def is_study(key: str) -> bool:
     """An entity that tells one study from another: a trial id or a drug (an arm)."""
     return key.startswith("trial:") or key in lexicon().arms
@@ -466,11 +474,26 @@ def clause_conflict(answer: frozenset[str], source: frozenset[str]) -> bool:
 # another study's, and do not carry over to it. Not "该研究 / 本研究 / this study" (the same
 # study), nor "X是一项…研究" (a sentence naming its own study, already in it).
 _OPENS_ZH_RE = re.compile(r"^(?P<pre>[^。;；]{0,24}?)(?<![该本此同])"
-                          r"(?:另一项|另外一项|另一|还有一项|一项|两项|三项|多项)[^。;；,，]{0,30}?(?:研究|试验|分析|报道)")
+                          r"(?:(?:另一项|另外一项|另一|还有一项|一项|两项|三项|多项)[^。;；,，]{0,30}?"
+                          r"(?:研究|试验|分析|报道)|"
+                          # "同时,2023年ASCO会议更新了表柔比星联合…的最新数据": a meeting's report
+                          r"(?:会议|年会|大会)上?(?:还|也|又)?(?:研究人员)?(?:更新|报道|发布|公布)了)")
 _OPENS_EN_RE = re.compile(
-    r"^(?:(?:in|by contrast|however|meanwhile|moreover|additionally|similarly|also|then),?\s+)?"
+    r"^(?:(?:in \d{4}|in|by contrast|however|meanwhile|moreover|additionally|similarly|also|"
+    r"then),?\s+)?"
     r"(?:another|a second|a third|a further|a separate|an earlier|a later|a previous|a recent|"
-    r"two other|other|one|a|an)\s+(?:[\w/,-]+\s+){0,6}?(?:study|trial|analysis|series)\b",
+    r"a number of|several|many|multiple|previous|prior|earlier|two other|other|one|a|an)\s+"
+    r"(?:[\w/,-]+\s+){0,6}?(?:study|trial|analysis|series|studies|trials|analyses)\b",
+    re.IGNORECASE)
+# A sentence that reports the literature (other studies in the plural, earlier ones): "However,
+# a number of current clinical studies on immunotherapy … have shown …", "既往研究显示…". Its
+# numbers are never those of the study a document is about.
+_LITERATURE_RE = re.compile(
+    r"\b(?:a number of|several|many|multiple|numerous|previous|prior|earlier|other|existing)\s+"
+    r"(?:[\w-]+\s+){0,3}?(?:studies|trials|reports|analyses)\b|"
+    r"\b(?:studies|trials) have (?:shown|found|reported|demonstrated|suggested)\b|"
+    r"多项(?:[^。;；,，]{0,8})?(?:研究|试验)|既往(?:[^。;；,，]{0,8})?(?:研究|试验)|以往(?:[^。;；,，]{0,8})?研究|"
+    r"前期(?:[^。;；,，]{0,8})?研究|有研究(?:显示|表明|发现|报道)",
     re.IGNORECASE)
 
 
@@ -482,3 +505,82 @@ def opens_study(sentence: str) -> bool:
     if m and not re.search(r"是|为|只|仅", m.group("pre")):
         return True
     return bool(_OPENS_EN_RE.search(text))
+
+
+def cites_literature(sentence: str) -> bool:
+    """``sentence`` reports other studies, in the plural or from before ("a number of current
+    clinical studies … have shown", "既往研究显示"): background, not the document's own study."""
+    return bool(_LITERATURE_RE.search(sentence))
+
+
+# "其中AS类型患者ORR最高(43%)", "其中平滑肌肉瘤组患者PFS为7.1个月": a value of one subgroup of the
+# study's patients, named before the value in its clause
+_SUBGROUP_RE = re.compile(
+    r"其中(?P<name>[A-Za-z][A-Za-z0-9-]{0,11}|[\u4e00-\u9fff]{2,10}?)(?:亚组|亚型|类型|组(?!织))|"
+    r"在(?P<name2>[A-Za-z][A-Za-z0-9-]{0,11}|[\u4e00-\u9fff]{2,10}?)(?:亚组|亚型|类型|组(?!织))"
+    r"的?(?:患者|人群)")
+
+
+def subgroup_of(clause: str) -> str | None:
+    """The subgroup a source clause gives its value for ("其中AS类型患者ORR最高(43%)" -> "AS"), or
+    None. Arms ("其中安慰剂组") are not subgroups: ``clause_conflict`` tells them apart."""
+    m = _SUBGROUP_RE.search(clause)
+    if not m:
+        return None
+    name = m.group("name") or m.group("name2")
+    if entities_in(name) & set(lexicon().arms):
+        return None
+    return name
+
+
+def names_subgroup(text: str, name: str) -> bool:
+    """``text`` (an answer or a question) names the subgroup ``name``: the same tumour, else the
+    same words."""
+    tumours = set(lexicon().tumours)
+    own = entities_in(name) & tumours
+    if own:
+        return bool(own & entities_in(text))
+    return bool(re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", text, re.IGNORECASE))
+
+
+def asked_group(question: str) -> frozenset[str]:
+    """The tumours named in the question's clause that names its measure: the patients it
+    asks about ("…治疗复发性脂肪肉瘤与平滑肌肉瘤的研究中,脂肪肉瘤患者的ORR是多少?" -> liposarcoma;
+    the tumours of the study's name are not the group asked)."""
+    tumours = set(lexicon().tumours)
+    found: set[str] = set()
+    for a, b in clauses(question):
+        piece = question[a:b]
+        if measures_in(piece):
+            found |= entities_in(piece) & tumours
+    return frozenset(found)
+
+
+def mixed_group(asked: frozenset[str], clause: str, sentence: str) -> bool:
+    """A value of several tumours' patients together, for a question about one of them: the
+    sentence names the asked tumour and another ("60例(22例脂肪肉瘤+38例平滑肌肉瘤)患者,ORR…
+    27.3%"), the value's clause names none of the asked ones."""
+    if not asked:
+        return False
+    tumours = set(lexicon().tumours)
+    if entities_in(clause) & asked:
+        return False
+    named = entities_in(sentence) & tumours
+    return bool(named & asked) and bool(named - asked)
+
+
+# a reference-list entry: "Gounder, M., et al., Tazemetostat in …", "Lancet Oncol, 2020. 21(11)"
+_REFERENCE_RE = re.compile(r"\bet al\b\.?|^\s*\d{1,3}\.\s*$|"
+                           r"^[A-Z][\w'-]+,\s*(?:[A-Z]\.\s*){1,3}[,.]|"
+                           r"\b(?:19|20)\d\d\.\s*\d+\s*\(\d+\)")
+
+
+def is_reference(sentence: str) -> bool:
+    """A bibliography entry: it names a paper, it states no finding."""
+    return bool(_REFERENCE_RE.search(sentence.strip()))
+
+
+def is_calendar_year(claim: Claim) -> bool:
+    """"In 2016, a phase II study…": a date, not a value."""
+    q = claim.quantity
+    return q.unit in (None, "year") and bool(re.fullmatch(r"(19|20)\d\d", q.value))

@@ -29,14 +29,20 @@ from .citations import (
 )
 from .claims import (
     Claim,
+    asked_group,
     clause_conflict,
     condition_spans,
     entities_in,
+    is_calendar_year,
+    is_reference,
     measures_in,
+    mixed_group,
+    names_subgroup,
     normalise_text,
     numbers_of,
     sentence_claims,
     sentence_horizons,
+    subgroup_of,
 )
 from .lexicon import Mention, lexicon, other_population, populations_in, sites_in
 
@@ -404,8 +410,7 @@ YEAR_Q_RE = re.compile(r"哪一?年|何年|年份|什么时候|\bwhen\b|\bwhich 
 
 def _calendar_year(claim: Claim) -> bool:
     """"In 2016, a phase II study…": a date, not a value of what was asked."""
-    q = claim.quantity
-    return q.unit in (None, "year") and bool(re.fullmatch(r"(19|20)\d\d", q.value))
+    return is_calendar_year(claim)
 
 
 _ZH_ASK_RE = re.compile(r"(?:是|为|有)?(?:多少|几|多久|多长|怎么|什么|哪)")
@@ -521,6 +526,15 @@ def other_study(asked: frozenset[str], named: set[str]) -> bool:
     return bool(own and wanted and not own & wanted)
 
 
+def _other_subgroup(text: str, claim: Claim, question: str) -> bool:
+    """The claim's clause gives the value of a subgroup the question does not name ("其中AS类型
+    患者ORR最高(43%)" for the ORR of all patients)."""
+    clause = clause_text(text, claim)
+    head = clause[:max(0, claim.quantity.start - max(text.find(clause), 0))]
+    sub = subgroup_of(head)
+    return sub is not None and not names_subgroup(question, sub)
+
+
 UNIT_BOUND_RELIEF = 0.1
 
 
@@ -566,6 +580,7 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
     # asked, but a value of it is what the question is about)
     named = {m.key for m in question_measures(question)}
     asked_populations = populations_in(question)
+    group = asked_group(question)
     q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
     q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
     aim_not_asked = not AIM_Q_RE.search(question)
@@ -586,6 +601,8 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
                                                 for c in s.claims):
                 continue  # a heading or label ("Inclusion criteria") states nothing; a
                 # short clause with a value of the measure asked does ("DCR为42%;")
+            if is_reference(s.text):
+                continue  # a bibliography entry names a paper; it states no finding
             if other_study(parts.entities, entities_in(s.text)):
                 continue  # it names its own trial: another study's sentence
             if aim_not_asked and states_aim(s.text):
@@ -608,7 +625,9 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
                 claims = [c for c in s.claims if (asks_year or not _calendar_year(c)) and
                           c.quantity.value not in q_numbers and
                           (not q_horizons or c.horizon in q_horizons) and
-                          not clause_conflict(parts.entities, c.entities)]
+                          not clause_conflict(parts.entities, c.entities) and
+                          not mixed_group(group, clause_text(s.text, c), s.text) and
+                          not _other_subgroup(s.text, c, question)]
                 # ("4mCi的89氯化锶" is strontium's dose, not that of the denosumab named
                 # later in the sentence)
                 if not claims:
