@@ -51,9 +51,11 @@ from .decide import (
     quote_sentence,
     short_of_values,
     side_query,
+    with_population,
 )
 from .errors import BadQuestionError, EndpointError
 from .excerpts import Semantic, cut_weighted, excerpt, select_sentences
+from .lexicon import populations_in
 from .models import Embedder
 from .retrieval import Retriever
 from .types import Answer, Citation, RetrievedChunk, StreamEvent
@@ -499,6 +501,19 @@ class AnswerChain:
                 wanted = list(parts.measures) or [None]  # type: ignore[list-item]
                 gate.discard_held()
             quoted: set[tuple[int, int]] = set()
+            # two populations asked the same thing ("初治患者和复发难治患者的DCR分别…"): each is a
+            # part, quoted in the question's order where no shown sentence is about it yet
+            for population in parts.populations:
+                if any(population in populations_in(s) for s in gate.sentences):
+                    continue
+                side = replace(parts, population=frozenset({population}), values=1)
+                for measure in parts.measures or (None,):
+                    found = self._best_quote(turn, checker, side, measure, quoted)
+                    if found is not None:
+                        view, sentence = found
+                        self._show_quote(turn, checker, gate,
+                                         (view, with_population(view, sentence, population)),
+                                         quoted)
             # two studies asked the same thing ("A试验与B试验分别…"): no one sentence states
             # both, so each study is a part of its own, quoted where the draft left it out
             for subjects in parts.sides:
@@ -513,7 +528,7 @@ class AnswerChain:
                              self._best_quote(turn, checker, side, measure, quoted))
                     if found is not None:
                         self._show_quote(turn, checker, gate, found, quoted)
-            if parts.sides and gate.answered:
+            if (parts.sides or parts.populations) and gate.answered:
                 wanted = missing_measures(parts, gate.coverage)
             for measure in wanted:
                 if measure is not None and measure in gate.coverage.measures:

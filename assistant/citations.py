@@ -24,6 +24,7 @@ from ingest.keywords import support_units
 from ingest.text import detect_language, split_sentences
 
 from .claims import (
+    RESPECTIVE_RE,
     Claim,
     asked_group,
     cites_literature,
@@ -45,7 +46,7 @@ from .claims import (
     value_tail,
 )
 from .injection import PLACEHOLDER, instruction_spans, is_instruction, neutralise
-from .lexicon import lexicon, population_conflict, populations_in
+from .lexicon import lexicon, pooled, population_conflict, populations_in
 from .types import Citation, RetrievedChunk, SentenceCheck
 
 REFUSAL = {
@@ -333,10 +334,13 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                     continue
                 if clause_conflict(claim_entities, c.entities):
                     continue  # "安慰剂组41%" is not "尼罗醋司他组41%"; lung is not prostate
-                if populations and population_conflict(
-                        set(populations), populations_in(clause_text(s.text, c))
-                        or populations_in(s.text)):
+                stated = (populations_in(clause_text(s.text, c)) or populations_in(s.text)
+                          if populations else set())
+                if populations and population_conflict(set(populations), stated):
                     continue  # relapsed patients' DCR is not the treatment-naive DCR
+                if len(populations) == 1 and not c.label and pooled(
+                        stated, stated, bool(RESPECTIVE_RE.search(s.text))):
+                    continue  # "62例初治和复发的患者中,…DCR为26%": both together, not one's
                 clause = clause_text(s.text, c)
                 if mixed_group(group, clause, s.text):
                     continue  # 60 liposarcoma and leiomyosarcoma patients' ORR, not liposarcoma's

@@ -28,6 +28,7 @@ from .citations import (
     without_measures,
 )
 from .claims import (
+    RESPECTIVE_RE,
     Claim,
     asked_group,
     clause_conflict,
@@ -44,7 +45,15 @@ from .claims import (
     sentence_horizons,
     subgroup_of,
 )
-from .lexicon import Mention, lexicon, other_population, populations_in, sites_in
+from .lexicon import (
+    Mention,
+    lexicon,
+    other_population,
+    pooled,
+    populations_in,
+    populations_in_order,
+    sites_in,
+)
 
 RESPECTIVE_Q_RE = re.compile(r"分别|各(是|为|自)|两组|两种|both|each|respectively|"
                              r"\bin the two\b|\bfor the two\b|\bhow many\b.*\band how many\b|"
@@ -77,6 +86,11 @@ class Parts:
     # "Which antibody / 哪种药物 …?": the agents the question itself names, which are no answer
     # (None: the question does not ask which agent)
     agents_named: frozenset[str] | None = None
+    # the patient populations a quantity question asks about side by side, in its order
+    # ("初治患者和复发难治患者的DCR分别…"): each is a part of the answer
+    populations: tuple[str, ...] = ()
+    # the one population a part of the answer is about (None: the question's own)
+    population: frozenset[str] | None = None
 
 
 # a question asking which drug, antibody or agent: answered only by naming one it does not name
@@ -270,8 +284,11 @@ def question_parts(question: str) -> Parts:
                                             bool(seen and _asks_value(question)))
     sides = tuple(subject_parts(question)) if quantity else ()
     agents = agents_in(question) if AGENT_Q_RE.search(question) else None
+    populations = tuple(populations_in_order(question)) if quantity else ()
+    if len(populations) < 2:
+        populations = ()
     return Parts(tuple(seen), frozenset(entities_in(question)), quantity,
-                 max(wants, len(sides)), sides, agents)
+                 max(wants, len(sides), len(populations)), sides, agents, populations)
 
 
 # two studies asked about in one question ("A试验与B试验分别计划入组多少人?", "… the A trial and
@@ -526,6 +543,28 @@ def other_study(asked: frozenset[str], named: set[str]) -> bool:
     return bool(own and wanted and not own & wanted)
 
 
+def with_population(view: PassageView, sentence: SourceSentence, population: str,
+                    reach: int = 3) -> SourceSentence:
+    """The quote of a population's figure, from where its sentence names the population: "DCR为
+    42%;" alone says not whose it is, so the quote starts at "在初次治疗的ES患者,ORR为25%;" (at
+    most ``reach`` pieces back, within the same full sentence). Unchanged where the sentence
+    names it, or no piece before it does."""
+    if population in populations_in(sentence.text):
+        return sentence
+    text = view.chunk.text
+    at = next(i for i, s in enumerate(view.sentences) if s.start == sentence.start)
+    for back in range(at - 1, max(-1, at - 1 - reach), -1):
+        prev = view.sentences[back]
+        between = text[prev.end:view.sentences[back + 1].start]
+        if between.strip() or prev.text.rstrip().endswith(("。", ".", "!", "?", "！", "？")):
+            break  # another sentence, not a piece of this one
+        if population in populations_in(prev.text):
+            piece = text[prev.start:sentence.end]
+            return SourceSentence(prev.start, sentence.end, piece, sentence_claims(piece),
+                                  prev.context | sentence.context, sentence.after)
+    return sentence
+
+
 def _other_subgroup(text: str, claim: Claim, question: str) -> bool:
     """The claim's clause gives the value of a subgroup the question does not name ("其中AS类型
     患者ORR最高(43%)" for the ORR of all patients)."""
@@ -579,7 +618,8 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
     # measures the question names, asked or not ("入组前多久": enrolment is not the value
     # asked, but a value of it is what the question is about)
     named = {m.key for m in question_measures(question)}
-    asked_populations = populations_in(question)
+    asked_populations = (set(parts.population) if parts.population is not None
+                         else populations_in(question))
     group = asked_group(question)
     q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
     q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
@@ -609,9 +649,12 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
                 continue  # what the study set out to do answers no question but its aim
             if yes_no and sets_the_scene(s.text):
                 continue  # "Methods: We investigated …" is what was done, not what was found
-            if other_population(asked_populations, populations_in(s.text)):
+            stated = populations_in(s.text)
+            if other_population(asked_populations, stated):
                 continue  # relapsed patients' figures (or those of treatment-naive and
                 # relapsed patients together) for a question on treatment-naive ones
+            if pooled(asked_populations, stated, bool(RESPECTIVE_RE.search(s.text))):
+                continue  # one figure of both populations asked: the figure of neither
             if asks_plan and any(c.measures & RESULT_MEASURES for c in s.claims):
                 continue  # a plan asked; the sentence reports a finished study's results
             if asks_place and not sites_in(s.text):
@@ -690,7 +733,9 @@ def best_quote_in_rings(question: str, views: Sequence[PassageView], first: int,
     return (found.view, found.sentence) if found else None
 
 
-MARKER_RE = re.compile(r"\[\d{1,3}\]")
+# a citation marker, ClinCite's ("[1]") or a quoted document's own reference mark ("［12］",
+# "[15, 16]"): no value
+MARKER_RE = re.compile(r"\[\d{1,3}(?:\s*[,，、-]\s*\d{1,3})*\]")
 
 
 def answer_values(sentences: Sequence[str], question: str, parts: Parts) -> set[tuple[str, ...]]:
@@ -705,7 +750,7 @@ def answer_values(sentences: Sequence[str], question: str, parts: Parts) -> set[
     wanted = set(parts.measures)
     out: set[tuple[str, ...]] = set()
     for sentence in sentences:
-        text = normalise_text(MARKER_RE.sub("", sentence))
+        text = MARKER_RE.sub("", normalise_text(sentence))
         for c in sentence_claims(text):
             q = c.quantity
             if q.in_parens and _aside(text, q.start):

@@ -131,6 +131,28 @@ def populations_in(text: str) -> set[str]:
     return found
 
 
+def populations_in_order(text: str) -> list[str]:
+    """The populations ``text`` names, in the order it first names them ("初治患者和复发难治患者"
+    -> [treatment_naive, relapsed])."""
+    table = lexicon().populations
+    mentions = [(m.start, m.key) for m in table.find(text)] if table else []
+    for m in _MARKER_LEVEL_RE.finditer(text):
+        level = (m.group("level") or m.group("tail")).lower()
+        mentions.append((m.start(), "low_expression" if level in ("low", "under")
+                         else "high_expression"))
+    out: list[str] = []
+    for _, key in sorted(mentions):
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def pooled(asked: set[str], stated: set[str], respective: bool) -> bool:
+    """A sentence that gives one figure for two of the populations asked about together ("在62
+    例初治和复发的患者中,DCR为26%", no "分别"): the figure of neither."""
+    return not respective and len(asked & stated) >= 2
+
+
 def sites_in(text: str) -> set[str]:
     """The body sites ``text`` names ("好发于腰骶椎、骨盆" -> {spine, pelvis})."""
     table = lexicon().sites
