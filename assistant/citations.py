@@ -354,6 +354,14 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                 if c.label:
                     labels = [o.label for o in s.claims if o.label and o.measures == c.measures]
                     picked = pick_label(context, labels)
+                    if picked is None and len(labels) > 1 and len(values) < 2 and \
+                            not RESPECTIVE_RE.search(answer):
+                        # one value, its group unnamed ("survival was 35 months", of a
+                        # source's "不伴有SREs与伴有SREs组…分别为54个月与35个月"): the
+                        # question's group, or none
+                        picked = pick_label(question, labels)
+                        if picked is None:
+                            continue
                     if picked is not None and labels[picked] != c.label:
                         continue  # the answer names the other group
                 out.append(Binding(view, s, c))

@@ -385,6 +385,16 @@ def label_signature(text: str) -> LabelSignature:
     return LabelSignature(bool(NEGATION_RE.search(text)), support_units(text))
 
 
+def _group_words(text: str) -> set[str]:
+    """The words of a group label or an answer's context besides measure names ("伴有SREs组的
+    生存时间" -> 伴有, SREs, 组): what names a group."""
+    from ingest.keywords import support_units
+
+    for m in sorted(lexicon().measures.find(text), key=lambda m: -m.start):
+        text = text[:m.start] + " " + text[m.end:]
+    return support_units(text)
+
+
 def pick_label(context: str, labels: list[str]) -> int | None:
     """Which of a source's group ``labels`` an answer's ``context`` (the words right before
     its number) names: by negation first ("不伴有" vs "伴有"), then by words only one label
@@ -393,6 +403,8 @@ def pick_label(context: str, labels: list[str]) -> int | None:
         return None
     sigs = [label_signature(lab) for lab in labels]
     ctx = label_signature(context)
+    if not _group_words(context) & set().union(*(_group_words(lab) for lab in labels)):
+        return None  # "The median survival was": it names neither group (nor negates one)
     if len({s.negated for s in sigs}) > 1:
         hits = [i for i, s in enumerate(sigs) if s.negated == ctx.negated]
         if len(hits) == 1:

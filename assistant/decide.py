@@ -552,7 +552,9 @@ def with_population(view: PassageView, sentence: SourceSentence, population: str
     if population in populations_in(sentence.text):
         return sentence
     text = view.chunk.text
-    at = next(i for i, s in enumerate(view.sentences) if s.start == sentence.start)
+    at = next((i for i, s in enumerate(view.sentences) if s.start == sentence.start), None)
+    if at is None:
+        return sentence
     for back in range(at - 1, max(-1, at - 1 - reach), -1):
         prev = view.sentences[back]
         between = text[prev.end:view.sentences[back + 1].start]

@@ -314,3 +314,24 @@ def test_a_quote_for_both_populations_is_not_their_pooled_figure() -> None:
     question = "他泽司他EZH-202试验中,初治患者和复发难治患者的DCR分别是多少?"
     found = best_quote(question, [PassageView.of(1, EZH)], question_parts(question), "dcr")
     assert found is None or "26%" not in found[1].text
+
+
+SRE = chunk("一项纳入123例乳腺癌骨转移患者的回顾性研究显示,不伴有SREs与伴有SREs组的生存时间分别为54个月与"
+            "35个月,有19个月的差距。", title="乳腺癌骨转移")
+
+
+@pytest.mark.parametrize("question, answer, shown", [
+    # one value, no group named in the answer or the question: whose 35 months?
+    ("乳腺癌骨转移患者的生存时间是多少?", "生存时间为35个月[1]。", False),
+    ("乳腺癌骨转移患者的生存时间是多少?", "伴有SREs组的生存时间为35个月[1]。", True),
+    ("乳腺癌骨转移患者的生存时间是多少?", "不伴有SREs组的生存时间为35个月[1]。", False),
+    ("乳腺癌骨转移患者的生存时间是多少?",
+     "不伴有SREs与伴有SREs组的生存时间分别为54个月与35个月[1]。", True),
+    # the question names the group; the answer need not repeat it
+    ("伴有SREs组的乳腺癌骨转移患者生存时间是多少?", "生存时间为35个月[1]。", True),
+    ("不伴有SREs组的乳腺癌骨转移患者生存时间是多少?", "生存时间为35个月[1]。", False),
+])
+def test_a_labelled_value_binds_only_to_its_named_group(question: str, answer: str,
+                                                        shown: bool) -> None:
+    result = check_answer(answer, [SRE], "zh", question=question)
+    assert ("35个月" in result.text) is shown
