@@ -596,3 +596,36 @@ def is_calendar_year(claim: Claim) -> bool:
     """"In 2016, a phase II study…": a date, not a value."""
     q = claim.quantity
     return q.unit in (None, "year") and bool(re.fullmatch(r"(19|20)\d\d", q.value))
+
+
+# "中危组和高危组分别有多少例?", "研究中平滑肌肉瘤组的PFS": the groups a question names
+_ASKED_GROUP_RE = re.compile(
+    r"(?:^|(?<=[,，、;；和与及或中的]))(?P<name>[\u4e00-\u9fff]{2,5}?|[A-Za-z][A-Za-z0-9-]{0,9})"
+    r"(?<![入分编小])(?:亚组|亚型|组(?!织))")
+_NOT_A_GROUP = frozenset({"两", "各", "每", "该", "本", "此", "分", "全", "整体", "对照", "试验",
+                          "治疗", "实验", "研究", "协作", "小"})
+
+
+def subgroups_asked(question: str) -> list[str]:
+    """The subgroups a question names by a group word ("中危组和高危组" -> 中危, 高危), not
+    arms ("安慰剂组": ``clause_conflict`` tells arms apart) nor "两组 / 各组"."""
+    arms = set(lexicon().arms)
+    out = []
+    for m in _ASKED_GROUP_RE.finditer(question):
+        name = m.group("name")
+        if name in _NOT_A_GROUP or entities_in(name) & arms:
+            continue
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def of_asked_subgroup(sentence: str, clause: str, asked: list[str]) -> bool:
+    """A value answers a question about named subgroups only where its clause names one of them,
+    or its sentence names one and gives values "分别 / respectively" ("共纳入1733名…患者" is no
+    count of the intermediate-risk group)."""
+    if not asked:
+        return True
+    if any(names_subgroup(clause, g) for g in asked):
+        return True
+    return bool(RESPECTIVE_RE.search(sentence)) and any(names_subgroup(sentence, g) for g in asked)

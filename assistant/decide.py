@@ -41,9 +41,11 @@ from .claims import (
     names_subgroup,
     normalise_text,
     numbers_of,
+    of_asked_subgroup,
     sentence_claims,
     sentence_horizons,
     subgroup_of,
+    subgroups_asked,
 )
 from .lexicon import (
     Mention,
@@ -623,6 +625,7 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
     asked_populations = (set(parts.population) if parts.population is not None
                          else populations_in(question))
     group = asked_group(question)
+    named_groups = subgroups_asked(question)
     q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
     q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
     aim_not_asked = not AIM_Q_RE.search(question)
@@ -672,7 +675,8 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
                           (not q_horizons or c.horizon in q_horizons) and
                           not clause_conflict(parts.entities, c.entities) and
                           not mixed_group(group, clause_text(s.text, c), s.text) and
-                          not _other_subgroup(s.text, c, question)]
+                          not _other_subgroup(s.text, c, question) and
+                          of_asked_subgroup(s.text, clause_text(s.text, c), named_groups)]
                 # ("4mCi的89氯化锶" is strontium's dose, not that of the denosumab named
                 # later in the sentence)
                 if not claims:

@@ -16,6 +16,7 @@ from assistant.claims import (
     names_subgroup,
     opens_study,
     subgroup_of,
+    subgroups_asked,
 )
 from assistant.decide import best_quote, question_parts
 from assistant.types import RetrievedChunk
@@ -316,8 +317,9 @@ def test_a_quote_for_both_populations_is_not_their_pooled_figure() -> None:
     assert found is None or "26%" not in found[1].text
 
 
-SRE = chunk("一项纳入123例乳腺癌骨转移患者的回顾性研究显示,不伴有SREs与伴有SREs组的生存时间分别为54个月与"
-            "35个月,有19个月的差距。", title="乳腺癌骨转移")
+SRE = chunk("一项纳入123例乳腺癌骨转移患者的回顾性研究显示,"
+            "不伴有SREs与伴有SREs组的生存时间分别为54个月与35个月,有19个月的差距。",
+            title="乳腺癌骨转移")
 
 
 @pytest.mark.parametrize("question, answer, shown", [
@@ -335,3 +337,31 @@ def test_a_labelled_value_binds_only_to_its_named_group(question: str, answer: s
                                                         shown: bool) -> None:
     result = check_answer(answer, [SRE], "zh", question=question)
     assert ("35个月" in result.text) is shown
+
+
+@pytest.mark.parametrize("question, groups", [
+    ("RMS2005按危险度分组,中危组和高危组分别有多少例?", ["中危", "高危"]),
+    ("塞利尼索联合吉西他滨研究中,整体中位PFS和平滑肌肉瘤组患者的PFS分别是多少?", ["平滑肌肉瘤"]),
+    # arms, "两组", enrolment ("入组") are no subgroups
+    ("尼罗醋司他组和安慰剂组的2年PFS率分别是多少?", []),
+    ("度伐利尤单抗联合替西木单抗与多柔比星单药的研究中,两组的2年OS率分别是多少?", []),
+    ("欧洲儿童软组织肉瘤研究协作组RMS2005的入组人数是多少?", []),
+])
+def test_subgroups_asked(question: str, groups: list) -> None:
+    assert subgroups_asked(question) == groups
+
+
+def test_a_count_of_all_patients_is_no_count_of_a_named_group() -> None:
+    """Dev d2-14: "中危组和高危组分别有多少例?" had been answered with RMS2005's design sentence
+    ("共纳入1733名…患者,…分为低危、中危、高危和超高危4组"), shown as half an answer."""
+    design = chunk("欧洲儿童软组织肉瘤研究协作组RMS2005是一项国际临床研究,"
+                   "共纳入1733名非转移性横纹肌肉瘤的儿童/青少年患者(0-25岁),"
+                   "根据危险度被分为低危、中危、高危和超高危4组。", title="RMS2005")
+    question = "RMS2005按危险度分组,中危组和高危组分别有多少例?"
+    view = PassageView.of(1, design)
+    # the embedder finds it close in meaning (the cosine stands in for EmbeddingGemma's)
+    close = {(1, s.start): 0.8 for s in view.sentences}
+    assert best_quote(question, [view], question_parts(question), semantic=close) is None
+    counts = chunk("RMS2005研究按危险度分组,中危组患者共625例,高危组患者共851例。", title="RMS2005")
+    found = best_quote(question, [PassageView.of(1, counts)], question_parts(question))
+    assert found is not None and "625" in found[1].text
