@@ -545,14 +545,26 @@ def subgroup_of(clause: str) -> str | None:
     return name
 
 
+# risk groups are named both ways: 中危组 / 中风险组, 超高危组 / 极高风险组
+_GROUP_WORDS = (("风险", "危"), ("极高", "超高"))
+
+
+def _group_text(text: str) -> str:
+    for a, b in _GROUP_WORDS:
+        text = text.replace(a, b)
+    return text
+
+
 def names_subgroup(text: str, name: str) -> bool:
     """``text`` (an answer or a question) names the subgroup ``name``: the same tumour, else the
-    same words."""
+    same words, not as part of another group's name ("高危" is not named by "超高危组")."""
     tumours = set(lexicon().tumours)
     own = entities_in(name) & tumours
     if own:
         return bool(own & entities_in(text))
-    return bool(re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", text, re.IGNORECASE))
+    pattern = (rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])" if name.isascii() else
+               rf"(?<![超极非中低高]){re.escape(_group_text(name))}")
+    return bool(re.search(pattern, _group_text(text), re.IGNORECASE))
 
 
 def asked_group(question: str) -> frozenset[str]:

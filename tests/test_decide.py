@@ -387,16 +387,20 @@ def test_answer_values(sentence: str, values: set) -> None:
 def test_a_second_quote_skips_the_sentence_shown() -> None:
     from assistant.decide import best_quote
 
-    text = ("RMS2005研究按危险度分组:低风险组(n=80)、极高风险组(n=150)。"
-            "RMS2005研究中风险组(n=625)、高风险组(n=851)。")
+    text = ("RMS2005研究按危险度分组:中风险组(n=625)、高风险组(n=851)。"
+            "RMS2005研究更新的数据中,中危组625例,高危组851例。"
+            "RMS2005研究按危险度分组:低风险组(n=80)、极高风险组(n=150)。")
     q = "RMS2005按危险度分组,中危组和高危组分别有多少例?"
     views = [one_view(text, "zh", "RMS2005")]
-    a, b = (s.start for s in views[0].sentences)
-    close = {(1, a): 0.95, (1, b): 0.55}  # cos(question, sentence): the first is closer
+    a, b, c = (s.start for s in views[0].sentences)
+    # cos(question, sentence): the first is closer; the third is closest, but its groups are
+    # not those asked (低危 and 超高危 are no 中危 or 高危)
+    close = {(1, a): 0.95, (1, b): 0.55, (1, c): 0.99}
     first = best_quote(q, views, question_parts(q), semantic=close)
-    assert first is not None and "n=80" in first[1].text
+    assert first is not None and "n=625" in first[1].text
     second = best_quote(q, views, question_parts(q), semantic=close, skip={(1, a)})
-    assert second is not None and "n=625" in second[1].text
+    assert second is not None and "中危组625例" in second[1].text
+    assert best_quote(q, views, question_parts(q), semantic=close, skip={(1, a), (1, b)}) is None
 
 
 def test_what_before_a_measure_asks_its_value() -> None:

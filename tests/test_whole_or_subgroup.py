@@ -64,6 +64,11 @@ def test_subgroup_a_clause_gives_its_value_for(clause: str, subgroup: str | None
     ("塞利尼索联合吉西他滨研究中平滑肌肉瘤组的PFS是多少?", "平滑肌肉瘤", True),
     ("What PFS did leiomyosarcoma patients have?", "平滑肌肉瘤", True),
     ("整体中位PFS是多少?", "平滑肌肉瘤", False),
+    # risk groups named both ways; one group's name inside another's is not it
+    ("中风险组(n=625)", "中危", True),
+    ("极高风险组(n=150)", "超高危", True),
+    ("极高风险组(n=150)", "高危", False),
+    ("低风险组(n=80)", "中危", False),
 ])
 def test_names_subgroup(text: str, name: str, named: bool) -> None:
     assert names_subgroup(text, name) is named
