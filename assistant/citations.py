@@ -283,6 +283,17 @@ def without_measures(question: str) -> str:
     return out
 
 
+def without_generic(text: str) -> str:
+    """``text`` without its generic measure names (``generic: true`` in the lexicon: 发生率,
+    比例, rate)."""
+    table = lexicon().measures
+    out = text
+    for m in sorted(table.find(text), key=lambda m: -m.start):
+        if m.key in table.generic:
+            out = out[:m.start] + " " + out[m.end:]
+    return out
+
+
 def _units_agree(a: str | None, b: str | None) -> bool:
     if a is None or b is None or a == b:
         return True
@@ -522,7 +533,9 @@ class AnswerChecker:
         semantic similarity across languages."""
         if binding.view.chunk.language != self.language:
             return semantic[binding.view.n] >= self.min_semantic
-        units = support_units(clause)
+        # a generic measure name ("发生率", "rate") says nothing of what the number is about:
+        # "高血压的发生率是10%" is about 高血压, which "不良反应主要包括高血压(10%)" names
+        units = support_units(without_generic(clause))
         sentence = support_units(binding.sentence.text)
         return _overlap(units, sentence) >= self.min_overlap * 0.8
 

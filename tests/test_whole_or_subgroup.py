@@ -370,3 +370,19 @@ def test_a_count_of_all_patients_is_no_count_of_a_named_group() -> None:
     counts = chunk("RMS2005研究按危险度分组,中危组患者共625例,高危组患者共851例。", title="RMS2005")
     found = best_quote(question, [PassageView.of(1, counts)], question_parts(question))
     assert found is not None and "625" in found[1].text
+
+
+AE = chunk("安罗替尼维持治疗的2期研究中,DCR达94.0%,中位PFS为9个月;"
+           "最常见的不良反应主要包括高血压(10%),手足综合征反应(6%)等。", title="维持治疗")
+
+
+@pytest.mark.parametrize("answer, shown", [
+    ("高血压的发生率是10%,手足综合征的发生率是6%[1]。", True),
+    # "发生率" names no event: the event the answer names must be the source's
+    ("高血压的发生率是6%[1]。", False),
+    ("腹泻的发生率是10%[1]。", False),
+])
+def test_a_rate_is_bound_by_the_event_it_is_a_rate_of(answer: str, shown: bool) -> None:
+    question = "安罗替尼维持治疗的2期研究中,高血压和手足综合征的发生率分别是多少?"
+    result = check_answer(answer, [AE], "zh", question=question)
+    assert (result.citations != []) is shown
