@@ -27,6 +27,7 @@ from .claims import (
     RESPECTIVE_RE,
     Claim,
     asked_group,
+    asks_which_group,
     cites_literature,
     clause_conflict,
     entities_in,
@@ -356,7 +357,8 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                 if mixed_group(group, clause, s.text):
                     continue  # 60 liposarcoma and leiomyosarcoma patients' ORR, not liposarcoma's
                 sub = subgroup_of(clause[:max(0, c.quantity.start - _offset(s.text, clause))])
-                if sub and not names_subgroup(f"{answer}\n{question}", sub):
+                if sub and not names_subgroup(f"{answer}\n{question}", sub) and \
+                        not asks_which_group(question):
                     continue  # "其中AS类型患者ORR最高(43%)" is no ORR of all patients
                 if phrase and view.chunk.language == language:
                     shared = len(phrase & support_units(clause)) / len(phrase)

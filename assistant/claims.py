@@ -567,6 +567,18 @@ def names_subgroup(text: str, name: str) -> bool:
     return bool(re.search(pattern, _group_text(text), re.IGNORECASE))
 
 
+_WHICH_GROUP_RE = re.compile(
+    r"\bby (?:sub)?(?:type|group|histology)\b|\bwhich (?:[\w-]+ ){0,2}?(?:sub)?(?:type|group|"
+    r"histolog(?:y|ies)|patients)\b|哪(?:一|种|个|类|些)?[^,，;；?？]{0,6}?(?:类型|亚型|组|亚组|患者)|"
+    r"什么(?:类型|亚型)", re.IGNORECASE)
+
+
+def asks_which_group(question: str) -> bool:
+    """The question asks which subgroup ("the highest ORR by subtype", "哪种类型的患者ORR最高"):
+    a subgroup's value, with its name, is the answer."""
+    return bool(_WHICH_GROUP_RE.search(question))
+
+
 def asked_group(question: str) -> frozenset[str]:
     """The tumours named in the question's clause that names its measure: the patients it
     asks about ("…治疗复发性脂肪肉瘤与平滑肌肉瘤的研究中,脂肪肉瘤患者的ORR是多少?" -> liposarcoma;

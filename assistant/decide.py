@@ -31,6 +31,7 @@ from .claims import (
     RESPECTIVE_RE,
     Claim,
     asked_group,
+    asks_which_group,
     clause_conflict,
     condition_spans,
     entities_in,
@@ -575,7 +576,8 @@ def _other_subgroup(text: str, claim: Claim, question: str) -> bool:
     clause = clause_text(text, claim)
     head = clause[:max(0, claim.quantity.start - max(text.find(clause), 0))]
     sub = subgroup_of(head)
-    return sub is not None and not names_subgroup(question, sub)
+    return sub is not None and not names_subgroup(question, sub) and \
+        not asks_which_group(question)
 
 
 UNIT_BOUND_RELIEF = 0.1

@@ -386,3 +386,15 @@ def test_a_rate_is_bound_by_the_event_it_is_a_rate_of(answer: str, shown: bool) 
     question = "安罗替尼维持治疗的2期研究中,高血压和手足综合征的发生率分别是多少?"
     result = check_answer(answer, [AE], "zh", question=question)
     assert (result.citations != []) is shown
+
+
+@pytest.mark.parametrize("question, found", [
+    # asking which subgroup: the subgroup's value, with its name, is the answer (dev d2-13)
+    ("Pembrolizumab plus T-VEC in advanced sarcoma: what was the highest ORR by subtype?", True),
+    ("帕博立珠单抗联合T-VEC研究中,哪种类型患者ORR最高?", True),
+    # asking all patients' ORR: it is not
+    ("What ORR did pembrolizumab plus T-VEC achieve across all treated patients?", False),
+])
+def test_a_question_asking_which_subgroup_is_answered_by_one(question: str, found: bool) -> None:
+    quote = best_quote(question, [PassageView.of(1, TVEC)], question_parts(question), "orr")
+    assert (quote is not None and "43%" in quote[1].text) is found
