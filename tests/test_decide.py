@@ -915,7 +915,7 @@ def test_questions_asking_which_agent(question: str, named: frozenset | None) ->
 @pytest.mark.parametrize("text, agents", [
     ("PD-1 blockade immunotherapy followed by surgical metastasectomy", frozenset()),
     ("Participants must not have received gemcitabine.", frozenset({"gemcitabine"})),
-    ("患者接受纳武利尤单抗联合T-VEC治疗", frozenset({"nivolumab"})),
+    ("患者接受纳武利尤单抗联合T-VEC治疗", frozenset({"nivolumab", "t_vec"})),  # T-VEC is a drug
     ("Camrelizumab 200 mg every 2 weeks", frozenset({"camrelizumab"})),
     ("a novel agent, fooximab, was given", frozenset({"fooximab"})),  # by its stem
     ("compared with placebo after SBRT", frozenset()),

@@ -398,3 +398,14 @@ def test_a_rate_is_bound_by_the_event_it_is_a_rate_of(answer: str, shown: bool) 
 def test_a_question_asking_which_subgroup_is_answered_by_one(question: str, found: bool) -> None:
     quote = best_quote(question, [PassageView.of(1, TVEC)], question_parts(question), "orr")
     assert (quote is not None and "43%" in quote[1].text) is found
+
+
+def test_a_study_of_other_drugs_is_no_quote_for_t_vec() -> None:
+    """T-VEC is a drug of the lexicon: the eribulin study (which also gives pembrolizumab) is no
+    answer about pembrolizumab plus T-VEC (the 0.5B's second quote on dev d2-13)."""
+    question = "What median PFS did pembrolizumab plus T-VEC achieve in advanced sarcoma?"
+    views = [PassageView.of(1, ERIBULIN.model_copy(update={
+        "text": ERIBULIN.text.replace("。", ",中位PFS约5.8个月。")}))]
+    assert best_quote(question, views, question_parts(question), "pfs") is None
+    found = best_quote(question, [PassageView.of(2, TVEC)], question_parts(question), "pfs")
+    assert found is not None and "54周" in found[1].text
