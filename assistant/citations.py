@@ -536,10 +536,12 @@ class AnswerChecker:
         if binding.view.chunk.language != self.language:
             return semantic[binding.view.n] >= self.min_semantic
         # a generic measure name ("发生率", "rate") says nothing of what the number is about:
-        # "高血压的发生率是10%" is about 高血压, which "不良反应主要包括高血压(10%)" names
-        units = support_units(without_generic(clause))
+        # "高血压的发生率是10%" is about 高血压, which "不良反应主要包括高血压(10%)" names. Either
+        # reading will do: "风险" is also part of a group's name ("中风险组625例")
         sentence = support_units(binding.sentence.text)
-        return _overlap(units, sentence) >= self.min_overlap * 0.8
+        need = self.min_overlap * 0.8
+        return (_overlap(support_units(clause), sentence) >= need or
+                _overlap(support_units(without_generic(clause)), sentence) >= need)
 
     def _support_claims(self, content: str, claims: list[Claim], cited: list[int],
                         scores: dict[int, float], semantic: dict[int, float],
