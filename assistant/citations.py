@@ -27,7 +27,6 @@ from .claims import (
     RESPECTIVE_RE,
     Claim,
     asked_group,
-    asks_which_group,
     cites_literature,
     clause_conflict,
     entities_in,
@@ -36,18 +35,18 @@ from .claims import (
     is_study,
     measures_in,
     mixed_group,
-    names_subgroup,
     normalise_text,
     numbers_of,
     opens_study,
+    other_subgroup,
     pick_label,
     sentence_claims,
-    subgroup_of,
     value_phrase,
     value_tail,
+    without_measure_names,
 )
 from .injection import PLACEHOLDER, instruction_spans, is_instruction, neutralise
-from .lexicon import lexicon, pooled, population_conflict, populations_in
+from .lexicon import pooled, population_conflict, populations_in
 from .types import Citation, RetrievedChunk, SentenceCheck
 
 REFUSAL = {
@@ -129,6 +128,7 @@ class PassageView:
         blocked = instruction_spans(text)
         head = f"{chunk.title}\n{chunk.heading}"
         in_doc = doc_text is not None and doc_text[chunk.start:chunk.end] == text
+        head_entities = entities_in(head)
         for span in split_sentences(text):
             if any(a <= span.start < b for a, b in blocked):
                 continue  # instructions inside documents never count as evidence
@@ -143,7 +143,7 @@ class PassageView:
                 tail = _paragraph_rest(text, span.end)
             before = since_study_opened(before, piece)
             context = entities_in(f"{before}\n{piece}") | study_head(
-                entities_in(head), opened_study(before, piece))
+                head_entities, opened_study(before, piece))
             # the literature's figures ("a number of clinical studies … have shown … 5% to
             # 10%") take no subject from the sentences after them: those are the trial's own
             after = set() if cites_literature(piece) else entities_after(tail, context)
@@ -153,7 +153,7 @@ class PassageView:
             view.numbers |= numbers_of(piece)
             view.entities |= context
         view.units |= support_units(chunk.title)
-        view.entities |= entities_in(head)
+        view.entities |= head_entities
         return view
 
 
@@ -277,22 +277,7 @@ def clause_text(text: str, claim: Claim) -> str:
 def without_measures(question: str) -> str:
     """The question without its measure words ("中位PFS", "ORR"): the words that remain name
     the study, arm and population."""
-    lex = lexicon()
-    out = question
-    for m in sorted(lex.measures.find(question), key=lambda m: -m.start):
-        out = out[:m.start] + " " + out[m.end:]
-    return out
-
-
-def without_generic(text: str) -> str:
-    """``text`` without its generic measure names (``generic: true`` in the lexicon: 发生率,
-    比例, rate)."""
-    table = lexicon().measures
-    out = text
-    for m in sorted(table.find(text), key=lambda m: -m.start):
-        if m.key in table.generic:
-            out = out[:m.start] + " " + out[m.end:]
-    return out
+    return without_measure_names(question)
 
 
 def _units_agree(a: str | None, b: str | None) -> bool:
@@ -346,19 +331,17 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                     continue
                 if clause_conflict(claim_entities, c.entities):
                     continue  # "安慰剂组41%" is not "尼罗醋司他组41%"; lung is not prostate
-                stated = (populations_in(clause_text(s.text, c)) or populations_in(s.text)
+                clause = clause_text(s.text, c)
+                stated = (populations_in(clause) or populations_in(s.text)
                           if populations else set())
                 if populations and population_conflict(set(populations), stated):
                     continue  # relapsed patients' DCR is not the treatment-naive DCR
                 if len(populations) == 1 and not c.label and pooled(
-                        stated, stated, bool(RESPECTIVE_RE.search(s.text))):
+                        stated, bool(RESPECTIVE_RE.search(s.text))):
                     continue  # "62例初治和复发的患者中,…DCR为26%": both together, not one's
-                clause = clause_text(s.text, c)
                 if mixed_group(group, clause, s.text):
                     continue  # 60 liposarcoma and leiomyosarcoma patients' ORR, not liposarcoma's
-                sub = subgroup_of(clause[:max(0, c.quantity.start - _offset(s.text, clause))])
-                if sub and not names_subgroup(f"{answer}\n{question}", sub) and \
-                        not asks_which_group(question):
+                if other_subgroup(s.text, c, f"{answer}\n{question}", question):
                     continue  # "其中AS类型患者ORR最高(43%)" is no ORR of all patients
                 if phrase and view.chunk.language == language:
                     shared = len(phrase & support_units(clause)) / len(phrase)
@@ -380,11 +363,6 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                 out.append(Binding(view, s, c))
                 break
     return out
-
-
-def _offset(text: str, clause: str) -> int:
-    """Where ``clause`` (from ``clause_text``) starts in ``text``."""
-    return max(text.find(clause), 0)
 
 
 def _source_key(binding: Binding) -> tuple[str, int]:
@@ -541,7 +519,8 @@ class AnswerChecker:
         sentence = support_units(binding.sentence.text)
         need = self.min_overlap * 0.8
         return (_overlap(support_units(clause), sentence) >= need or
-                _overlap(support_units(without_generic(clause)), sentence) >= need)
+                _overlap(support_units(without_measure_names(clause, generic_only=True)),
+                         sentence) >= need)
 
     def _support_claims(self, content: str, claims: list[Claim], cited: list[int],
                         scores: dict[int, float], semantic: dict[int, float],

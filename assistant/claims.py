@@ -385,14 +385,23 @@ def label_signature(text: str) -> LabelSignature:
     return LabelSignature(bool(NEGATION_RE.search(text)), support_units(text))
 
 
+def without_measure_names(text: str, generic_only: bool = False) -> str:
+    """``text`` with its lexicon measure names blanked out ("中位PFS", "ORR"); with
+    ``generic_only``, only the generic ones (发生率, 比例, rate), which say nothing of what a
+    number is about."""
+    table = lexicon().measures
+    for m in sorted(table.find(text), key=lambda m: -m.start):
+        if not generic_only or m.key in table.generic:
+            text = text[:m.start] + " " + text[m.end:]
+    return text
+
+
 def _group_words(text: str) -> set[str]:
     """The words of a group label or an answer's context besides measure names ("伴有SREs组的
     生存时间" -> 伴有, SREs, 组): what names a group."""
     from ingest.keywords import support_units
 
-    for m in sorted(lexicon().measures.find(text), key=lambda m: -m.start):
-        text = text[:m.start] + " " + text[m.end:]
-    return support_units(text)
+    return support_units(without_measure_names(text))
 
 
 def pick_label(context: str, labels: list[str]) -> int | None:
@@ -577,6 +586,17 @@ def asks_which_group(question: str) -> bool:
     """The question asks which subgroup ("the highest ORR by subtype", "哪种类型的患者ORR最高"):
     a subgroup's value, with its name, is the answer."""
     return bool(_WHICH_GROUP_RE.search(question))
+
+
+def other_subgroup(sentence: str, claim: Claim, named_in: str, question: str) -> bool:
+    """The claim's clause gives a subgroup's value ("其中AS类型患者ORR最高(43%)") that ``named_in``
+    (the question, or the answer and the question) does not name, for a question that does
+    not ask which subgroup: no value of all patients."""
+    at = claim.quantity.start
+    head = next((sentence[a:at] for a, b in clauses(sentence) if a <= at < b), "")
+    sub = subgroup_of(head)
+    return sub is not None and not names_subgroup(named_in, sub) and \
+        not asks_which_group(question)
 
 
 def asked_group(question: str) -> frozenset[str]:

@@ -31,7 +31,6 @@ from .claims import (
     RESPECTIVE_RE,
     Claim,
     asked_group,
-    asks_which_group,
     clause_conflict,
     condition_spans,
     entities_in,
@@ -39,13 +38,12 @@ from .claims import (
     is_reference,
     measures_in,
     mixed_group,
-    names_subgroup,
     normalise_text,
     numbers_of,
     of_asked_subgroup,
+    other_subgroup,
     sentence_claims,
     sentence_horizons,
-    subgroup_of,
     subgroups_asked,
 )
 from .lexicon import (
@@ -428,11 +426,6 @@ YEAR_Q_RE = re.compile(r"哪一?年|何年|年份|什么时候|\bwhen\b|\bwhich 
                        re.IGNORECASE)
 
 
-def _calendar_year(claim: Claim) -> bool:
-    """"In 2016, a phase II study…": a date, not a value of what was asked."""
-    return is_calendar_year(claim)
-
-
 _ZH_ASK_RE = re.compile(r"(?:是|为|有)?(?:多少|几|多久|多长|怎么|什么|哪)")
 _EN_ASK_RE = re.compile(r"\b(?:what|which|how)\b(?:\s+(?:is|was|were|are|did|does|do|kind of|"
                         r"type of))?(?:\s+(?:the|a|an))?\s+(.+?)(?=\s+(?:in|of|for|with|"
@@ -570,16 +563,6 @@ def with_population(view: PassageView, sentence: SourceSentence, population: str
     return sentence
 
 
-def _other_subgroup(text: str, claim: Claim, question: str) -> bool:
-    """The claim's clause gives the value of a subgroup the question does not name ("其中AS类型
-    患者ORR最高(43%)" for the ORR of all patients)."""
-    clause = clause_text(text, claim)
-    head = clause[:max(0, claim.quantity.start - max(text.find(clause), 0))]
-    sub = subgroup_of(head)
-    return sub is not None and not names_subgroup(question, sub) and \
-        not asks_which_group(question)
-
-
 UNIT_BOUND_RELIEF = 0.1
 
 
@@ -660,7 +643,7 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if other_population(asked_populations, stated):
                 continue  # relapsed patients' figures (or those of treatment-naive and
                 # relapsed patients together) for a question on treatment-naive ones
-            if pooled(asked_populations, stated, bool(RESPECTIVE_RE.search(s.text))):
+            if pooled(asked_populations & stated, bool(RESPECTIVE_RE.search(s.text))):
                 continue  # one figure of both populations asked: the figure of neither
             if asks_plan and any(c.measures & RESULT_MEASURES for c in s.claims):
                 continue  # a plan asked; the sentence reports a finished study's results
@@ -672,12 +655,12 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if phrase and same_language and not phrase_in(phrase, s.text):
                 continue  # "R0切除率" asked; the sentence gives ORR
             if parts.quantity:
-                claims = [c for c in s.claims if (asks_year or not _calendar_year(c)) and
+                claims = [c for c in s.claims if (asks_year or not is_calendar_year(c)) and
                           c.quantity.value not in q_numbers and
                           (not q_horizons or c.horizon in q_horizons) and
                           not clause_conflict(parts.entities, c.entities) and
                           not mixed_group(group, clause_text(s.text, c), s.text) and
-                          not _other_subgroup(s.text, c, question) and
+                          not other_subgroup(s.text, c, question, question) and
                           of_asked_subgroup(s.text, clause_text(s.text, c), named_groups)]
                 # ("4mCi的89氯化锶" is strontium's dose, not that of the denosumab named
                 # later in the sentence)
@@ -709,7 +692,7 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
             need = min_overlap if wanted or parts.entities else 2 * min_overlap
             # a value of the asked kind (a time, a count, a dose) about every named subject,
             # or the year a year question asks, needs a little less meaning
-            year_given = asks_year and any(_calendar_year(c) for c in s.claims)
+            year_given = asks_year and any(is_calendar_year(c) for c in s.claims)
             # — as does a place named about every subject, for a question asking where
             floor = (min_similarity if same_language else across) - (
                 UNIT_BOUND_RELIEF if (units and parts.entities) or year_given or
@@ -763,7 +746,7 @@ def answer_values(sentences: Sequence[str], question: str, parts: Parts) -> set[
             q = c.quantity
             if q.in_parens and _aside(text, q.start):
                 continue
-            if q.value in q_numbers or (not asks_year and _calendar_year(c)):
+            if q.value in q_numbers or (not asks_year and is_calendar_year(c)):
                 continue
             if (wanted or units) and not (c.measures & wanted or (units and of_kind(c, units))):
                 continue

@@ -147,10 +147,10 @@ def populations_in_order(text: str) -> list[str]:
     return out
 
 
-def pooled(asked: set[str], stated: set[str], respective: bool) -> bool:
-    """A sentence that gives one figure for two of the populations asked about together ("在62
-    例初治和复发的患者中,DCR为26%", no "分别"): the figure of neither."""
-    return not respective and len(asked & stated) >= 2
+def pooled(populations: set[str], respective: bool) -> bool:
+    """One figure given for two or more ``populations`` together ("在62例初治和复发的患者中,DCR为
+    26%", no "分别"): the figure of neither."""
+    return not respective and len(populations) >= 2
 
 
 def sites_in(text: str) -> set[str]:
