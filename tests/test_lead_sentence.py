@@ -1,0 +1,63 @@
+"""What the model reads holds the evidence sentence: where none of the k passages it reads holds
+a sentence that the question's measure and every subject bind, the best such sentence of a
+lower-ranked passage is added as one more short passage (issue 11: "evidence sentences chosen
+by meaning, not only words")."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from assistant.chain import AnswerChain
+from assistant.citations import AnswerChecker
+from assistant.config import Settings
+from assistant.decide import question_parts
+from assistant.types import RetrievedChunk
+
+QUESTION = "How many participants will the SBRT plus PD-1 osteosarcoma trial enroll?"
+BACKGROUND = RetrievedChunk(
+    chunk_id="c1", doc_id="d1", title="Pre-operative SBRT plus PD-1 blockade for osteosarcoma",
+    text="Osteosarcoma is a primary bone malignant tumor. SBRT and PD-1 blockade may act "
+         "together in osteosarcoma.", start=0, end=100, language="en")
+TAIL = RetrievedChunk(
+    chunk_id="c2", doc_id="d1", title="Pre-operative SBRT plus PD-1 blockade for osteosarcoma",
+    text="Study design. Estimated enrollment: 43 participants in 1 patient group.",
+    start=100, end=170, language="en")
+AGAIN = RetrievedChunk(
+    chunk_id="c3", doc_id="d1", title="Pre-operative SBRT plus PD-1 blockade for osteosarcoma",
+    text="Enrollment: 43 participants (estimated).", start=170, end=210, language="en")
+
+
+def lead(passages: list[RetrievedChunk], model_input: str = "", on: bool = True,
+         question: str = QUESTION) -> str:
+    """``AnswerChain._lead_block`` on a chain that needs only its settings."""
+    settings = Settings()
+    settings.answer.lead_sentence = on
+    chain = SimpleNamespace(settings=settings)
+    turn = SimpleNamespace(standalone=question, model_k=1, similarities={},
+                           model_input=model_input)
+    checker = AnswerChecker(passages, "en", question=question)
+    return AnswerChain._lead_block(chain, turn, checker, question_parts(question))  # type: ignore[arg-type]
+
+
+def test_a_lower_ranked_passages_bound_sentence_is_added() -> None:
+    block = lead([BACKGROUND, TAIL], "<passage n=\"1\">Osteosarcoma is …</passage>")
+    assert block.strip().startswith('<passage n="2"')
+    assert "43 participants in 1 patient group" in block and "Study design" not in block
+
+
+@pytest.mark.parametrize("passages, model_input, on", [
+    ([TAIL, BACKGROUND], "", True),  # the first passage, which the model reads, holds it
+    ([TAIL, AGAIN], "", True),  # … and a lower-ranked one too: nothing more is added
+    ([BACKGROUND, TAIL], "", False),  # switched off
+    ([BACKGROUND, TAIL], "Estimated enrollment: 43 participants in 1 patient group.", True),
+])
+def test_no_lead_where_the_model_reads_it_or_it_is_off(passages: list, model_input: str,
+                                                       on: bool) -> None:
+    assert lead(passages, model_input, on) == ""
+
+
+def test_no_lead_without_a_measure_and_a_subject_that_bind() -> None:
+    # no subject named: a sentence chosen by words alone is not added
+    assert lead([BACKGROUND, TAIL], question="How many participants are there?") == ""
