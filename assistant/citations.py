@@ -46,7 +46,7 @@ from .claims import (
     without_measure_names,
 )
 from .injection import PLACEHOLDER, instruction_spans, is_instruction, neutralise
-from .lexicon import pooled, population_conflict, populations_in
+from .lexicon import pooled, population_conflict, populations_in, subpopulation
 from .types import Citation, RetrievedChunk, SentenceCheck
 
 REFUSAL = {
@@ -108,6 +108,31 @@ class SourceSentence:
     # entities of the next sentences of the paragraph ("…中位响应时间为41.1周; … 他泽司他经FDA
     # 获批"): a question's subject named just after its fact; never an answer's support
     after: set[str] = field(default_factory=set)
+    # the patients the study's text names last before this sentence ("在初次治疗的ES患者,ORR为
+    # 25%;" -> treatment_naive for the "DCR为42%;" after it): whose figure a sentence that names
+    # none gives
+    populations: set[str] = field(default_factory=set)
+    # every population the study's text names up to and in this sentence ("62例初治和复发的患者")
+    study_populations: set[str] = field(default_factory=set)
+
+    def stated_populations(self, clause: str = "") -> set[str]:
+        """Whose figure ``clause`` of this sentence gives: the populations it names, else the
+        sentence names, else the study named last before it."""
+        return ((populations_in(clause) if clause else set()) or populations_in(self.text) or
+                self.populations)
+
+
+def last_populations(text: str) -> set[str]:
+    """The populations of the last clause of ``text`` that names any ("在62例初治和复发的患者中,
+    ORR为15%" -> both; "…;在初次治疗的ES患者,ORR为25%;" -> treatment_naive)."""
+    for clause in reversed(CLAUSE_SPLIT_RE.split(text)):
+        found = populations_in(clause)
+        if found:
+            return found
+    return set()
+
+
+CLAUSE_SPLIT_RE = re.compile(r"[,，;；。.!?！？:：]\s*")
 
 
 @dataclass
@@ -129,6 +154,7 @@ class PassageView:
         head = f"{chunk.title}\n{chunk.heading}"
         in_doc = doc_text is not None and doc_text[chunk.start:chunk.end] == text
         head_entities = entities_in(head)
+        head_populations = populations_in(head)
         for span in split_sentences(text):
             if any(a <= span.start < b for a, b in blocked):
                 continue  # instructions inside documents never count as evidence
@@ -147,8 +173,15 @@ class PassageView:
             # the literature's figures ("a number of clinical studies … have shown … 5% to
             # 10%") take no subject from the sentences after them: those are the trial's own
             after = set() if cites_literature(piece) else entities_after(tail, context)
-            view.sentences.append(SourceSentence(span.start, span.end, piece,
-                                                 sentence_claims(piece), context, after))
+            prior = since_new_trial(before, piece)
+            # the patients the document's title names ("… for resectable pulmonary metastatic
+            # osteosarcoma") are those of its own study, not of one its text introduces
+            own_study = opened_study(before, piece) is None and prior == before
+            base = head_populations if own_study else set()
+            view.sentences.append(SourceSentence(
+                span.start, span.end, piece, sentence_claims(piece), context, after,
+                last_populations(prior) or base,
+                base | populations_in(prior) | populations_in(piece)))
             view.units |= support_units(piece)
             view.numbers |= numbers_of(piece)
             view.entities |= context
@@ -177,6 +210,24 @@ def since_study_opened(before: str, sentence: str) -> str:
         if _begins_study(before[span.start:span.end]):
             return before[span.start:]
     return before
+
+
+def since_new_trial(before: str, sentence: str) -> str:
+    """The part of ``before`` from the last sentence that names a trial the paragraph had not
+    named yet ("上海市第六人民医院胡海燕团队探究了SHR-2554…" after EZH-202's sentences): a study of
+    its own, whose patients are not the earlier study's. Nothing where ``sentence`` names one."""
+    def trials(text: str) -> set[str]:
+        return {e for e in entities_in(text) if e.startswith("trial:")}
+
+    if trials(sentence) - trials(before):
+        return ""
+    cut, seen = 0, set[str]()
+    for span in split_sentences(before):
+        named = trials(before[span.start:span.end])
+        if named - seen and seen:
+            cut = span.start
+        seen |= named
+    return before[cut:]
 
 
 def _begins_study(sentence: str) -> bool:
@@ -332,10 +383,12 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                 if clause_conflict(claim_entities, c.entities):
                     continue  # "安慰剂组41%" is not "尼罗醋司他组41%"; lung is not prostate
                 clause = clause_text(s.text, c)
-                stated = (populations_in(clause) or populations_in(s.text)
-                          if populations else set())
+                stated = s.stated_populations(clause)
                 if populations and population_conflict(set(populations), stated):
-                    continue  # relapsed patients' DCR is not the treatment-naive DCR
+                    continue  # relapsed patients' DCR is not the treatment-naive DCR; nor is
+                    # a sentence after "共纳入1733名非转移性…患者" about metastatic ones
+                if not populations and subpopulation(stated, s.study_populations):
+                    continue  # "在初次治疗的ES患者,ORR为25%" is no ORR of all 62 patients
                 if len(populations) == 1 and not c.label and pooled(
                         stated, bool(RESPECTIVE_RE.search(s.text))):
                     continue  # "62例初治和复发的患者中,…DCR为26%": both together, not one's

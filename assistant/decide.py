@@ -51,9 +51,12 @@ from .lexicon import (
     lexicon,
     other_population,
     pooled,
+    population_axis,
+    population_conflict,
     populations_in,
     populations_in_order,
     sites_in,
+    subpopulation,
 )
 
 RESPECTIVE_Q_RE = re.compile(r"分别|各(是|为|自)|两组|两种|both|each|respectively|"
@@ -285,11 +288,16 @@ def question_parts(question: str) -> Parts:
                                             bool(seen and _asks_value(question)))
     sides = tuple(subject_parts(question)) if quantity else ()
     agents = agents_in(question) if AGENT_Q_RE.search(question) else None
-    populations = tuple(populations_in_order(question)) if quantity else ()
-    if len(populations) < 2:
-        populations = ()
+    populations = side_by_side(populations_in_order(question)) if quantity else ()
     return Parts(tuple(seen), frozenset(entities_in(question)), quantity,
                  max(wants, len(sides), len(populations)), sides, agents, populations)
+
+
+def side_by_side(populations: Sequence[str]) -> tuple[str, ...]:
+    """The populations a question asks about side by side, in its order: two or more of one axis
+    ("初治患者和复发难治患者"); "初治的转移性患者" is one population described twice."""
+    axes = [population_axis(p) for p in populations]
+    return tuple(p for p, axis in zip(populations, axes, strict=True) if axes.count(axis) >= 2)
 
 
 # two studies asked about in one question ("A试验与B试验分别计划入组多少人?", "… the A trial and
@@ -547,20 +555,49 @@ def with_population(view: PassageView, sentence: SourceSentence, population: str
     names it, or no piece before it does."""
     if population in populations_in(sentence.text):
         return sentence
+    prev = _piece_naming(view, sentence, {population}, reach)
+    if prev is None:
+        return sentence
+    piece = view.chunk.text[prev.start:sentence.end]
+    return SourceSentence(prev.start, sentence.end, piece, sentence_claims(piece),
+                          prev.context | sentence.context, sentence.after, prev.populations,
+                          sentence.study_populations)
+
+
+# a sentence that sets two groups' values side by side
+COMPARES_RE = re.compile(r"分别|各为|respectively|\bvs\.?|\bversus\b|对比|相比|compared", re.I)
+
+
+def states_each(sentence: SourceSentence, parts: Parts, wanted: set[str],
+                stated: set[str]) -> bool:
+    """A sentence that gives each population asked side by side its own value ("对比CDK4低表达
+    患者,CDK4高表达患者的mOS更长:7.23个月 vs 13.27个月"): a quote for every one of them at once."""
+    values = [c for c in sentence.claims if not wanted or c.measures & wanted]
+    return (len(parts.populations) >= 2 and set(parts.populations) <= stated and
+            len(values) >= len(parts.populations) and bool(COMPARES_RE.search(sentence.text)))
+
+
+def names_population_before(view: PassageView, sentence: SourceSentence,
+                            populations: Collection[str], reach: int = 3) -> bool:
+    """Whether a piece of ``sentence``'s full sentence before it names one of ``populations``
+    ("在初次治疗的ES患者,ORR为25%;" before "DCR为42%;")."""
+    return _piece_naming(view, sentence, set(populations), reach) is not None
+
+
+def _piece_naming(view: PassageView, sentence: SourceSentence, populations: set[str],
+                  reach: int) -> SourceSentence | None:
     text = view.chunk.text
     at = next((i for i, s in enumerate(view.sentences) if s.start == sentence.start), None)
     if at is None:
-        return sentence
+        return None
     for back in range(at - 1, max(-1, at - 1 - reach), -1):
         prev = view.sentences[back]
         between = text[prev.end:view.sentences[back + 1].start]
         if between.strip() or prev.text.rstrip().endswith(("。", ".", "!", "?", "！", "？")):
-            break  # another sentence, not a piece of this one
-        if population in populations_in(prev.text):
-            piece = text[prev.start:sentence.end]
-            return SourceSentence(prev.start, sentence.end, piece, sentence_claims(piece),
-                                  prev.context | sentence.context, sentence.after)
-    return sentence
+            return None  # another sentence, not a piece of this one
+        if populations & populations_in(prev.text):
+            return prev
+    return None
 
 
 UNIT_BOUND_RELIEF = 0.1
@@ -640,9 +677,18 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if yes_no and sets_the_scene(s.text):
                 continue  # "Methods: We investigated …" is what was done, not what was found
             stated = populations_in(s.text)
-            if other_population(asked_populations, stated):
+            if other_population(asked_populations, stated) and not (
+                    parts.population is not None and states_each(s, parts, wanted, stated)):
                 continue  # relapsed patients' figures (or those of treatment-naive and
                 # relapsed patients together) for a question on treatment-naive ones
+            if not stated and population_conflict(asked_populations, s.populations):
+                continue  # after "共纳入1733名非转移性…患者", a figure of non-metastatic ones
+            if not asked_populations and subpopulation(stated or s.populations,
+                                                       s.study_populations):
+                continue  # one population's figure of a study of several, none asked
+            if parts.population is not None and not parts.population & stated and \
+                    not names_population_before(view, s, parts.population):
+                continue  # a population's part: its sentence says whose figure it is
             if pooled(asked_populations & stated, bool(RESPECTIVE_RE.search(s.text))):
                 continue  # one figure of both populations asked: the figure of neither
             if asks_plan and any(c.measures & RESULT_MEASURES for c in s.claims):

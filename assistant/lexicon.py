@@ -79,6 +79,9 @@ class Lexicon:
     tumours: frozenset[str] = frozenset()  # entity keys that are tumours / populations
     populations: Table | None = None  # which patients of a study (treatment-naive, relapsed)
     sites: Table | None = None  # where in the body (spine, pelvis, lung)
+    # population key -> its axis ("treatment_naive" -> "line"): one axis's populations exclude
+    # each other, another axis's do not
+    population_axes: dict[str, str] = field(default_factory=dict)
     # unit key -> the measure a value in that unit is of ("mg": dose, "mm": size)
     unit_measures: dict[str, str] = field(default_factory=dict)
 
@@ -110,6 +113,8 @@ def lexicon() -> Lexicon:
                    tumours=frozenset(data.get("tumours", [])),
                    populations=_table(data["populations"]) if data.get("populations") else None,
                    sites=_table(data["sites"]) if data.get("sites") else None,
+                   population_axes={p: axis for axis, keys in
+                                    (data.get("population_axes") or {}).items() for p in keys},
                    unit_measures={unit: measure for measure, units in
                                   (data.get("unit_measures") or {}).items() for unit in units})
 
@@ -147,10 +152,37 @@ def populations_in_order(text: str) -> list[str]:
     return out
 
 
+def population_axis(population: str) -> str:
+    """The axis ``population`` lies on ("relapsed" -> "line"); a population of no listed axis
+    is an axis of its own."""
+    return lexicon().population_axes.get(population, population)
+
+
+def on_axes(stated: set[str], asked: set[str]) -> set[str]:
+    """The populations of ``stated`` on an axis ``asked`` names: "初治" says nothing about the
+    stage a question on metastatic patients asks."""
+    axes = {population_axis(p) for p in asked}
+    return {p for p in stated if population_axis(p) in axes}
+
+
 def pooled(populations: set[str], respective: bool) -> bool:
-    """One figure given for two or more ``populations`` together ("在62例初治和复发的患者中,DCR为
-    26%", no "分别"): the figure of neither."""
-    return not respective and len(populations) >= 2
+    """One figure given for two or more ``populations`` of one axis together ("在62例初治和复发的
+    患者中,DCR为26%", no "分别"): the figure of neither."""
+    if respective:
+        return False
+    axes = [population_axis(p) for p in populations]
+    return len(axes) != len(set(axes))
+
+
+def subpopulation(stated: set[str], study: set[str]) -> bool:
+    """A figure of some of a study's populations: the study names two or more on one axis
+    ("62例初治和复发的患者"), the figure's clause fewer of them ("在初次治疗的ES患者,ORR为25%").
+    It answers no question about all the study's patients."""
+    for axis in {population_axis(p) for p in stated}:
+        of_axis = {p for p in study if population_axis(p) == axis}
+        if len(of_axis) >= 2 and 0 < len(stated & of_axis) < len(of_axis):
+            return True
+    return False
 
 
 def sites_in(text: str) -> set[str]:
@@ -160,7 +192,9 @@ def sites_in(text: str) -> set[str]:
 
 
 def population_conflict(asked: set[str], stated: set[str]) -> bool:
-    """A sentence about only other patients than those asked about."""
+    """A sentence about only other patients than those asked about, on an axis the question
+    names ("复发" for "初治"; "初治" is no conflict for "转移性")."""
+    stated = on_axes(stated, asked)
     return bool(asked and stated and not asked & stated)
 
 
@@ -169,4 +203,4 @@ def other_population(asked: set[str], stated: set[str]) -> bool:
     ("62例初治和复发的患者": not the relapsed patients' own figure). Stricter than
     ``population_conflict``, which the checker applies per clause, where "初治和复发患者的ORR
     分别为…" may still bind one of a respective pair; a quote has no such pairing."""
-    return bool(asked and stated - asked)
+    return bool(asked and on_axes(stated, asked) - asked)
