@@ -39,6 +39,7 @@ from .decide import (
     NOT_FOUND_REST,
     Coverage,
     Parts,
+    Quote,
     answer_values,
     answers_question,
     best_quote_in_rings,
@@ -49,6 +50,7 @@ from .decide import (
     not_found_sentence,
     question_parts,
     quote_sentence,
+    scored_quote,
     short_of_values,
     side_query,
     with_population,
@@ -357,6 +359,7 @@ class AnswerChain:
             t0 = time.perf_counter()
             turn.model_input = self.passages_text(turn.standalone,
                                                   turn.passages[:turn.model_k])
+            turn.model_input += self._lead_block(turn, checker, gate.parts)
             turn.timings["excerpt_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             pieces: list[str] = []
@@ -422,6 +425,35 @@ class AnswerChain:
             if shown is not None:
                 gate.add(shown, checker, counted=checker.supported > before)
                 gate.translated += 1
+
+    def _lead_block(self, turn: Turn, checker: AnswerChecker, parts: Parts) -> str:
+        """One more passage for the model, holding one sentence: where the first k passages hold
+        no sentence that a measure and every subject of the question bind, the passage ranked
+        below them that does ("43 participants in 1 patient group", a trial record's tail
+        chunk ranked 4th) — the evidence by meaning and lexicon, not by rank. Empty where the
+        first k hold one, none binds, or ``answer.lead_sentence`` is off."""
+        cfg = self.settings.answer
+        if not cfg.lead_sentence or not parts.measures or not parts.entities:
+            return ""
+        k = turn.model_k
+        near = [v for v in checker.views if v.n <= k]
+
+        def best(views: list[PassageView]) -> Quote | None:
+            return scored_quote(turn.standalone, views, parts, semantic=turn.similarities,
+                                min_similarity=cfg.min_quote_similarity,
+                                min_similarity_across=cfg.min_quote_similarity_across)
+
+        found = best(near)
+        if found is not None and found.bound:
+            return ""
+        lead = best([v for v in checker.views if v.n > k])
+        if lead is None or not lead.bound or lead.sentence.text in turn.model_input:
+            return ""
+        title = lead.view.chunk.title.replace('"', "'")
+        if weighted_len(title) > TITLE_CHARS:
+            title = cut_weighted(title, TITLE_CHARS).rstrip() + "…"
+        text = neutralise_injections(lead.sentence.text.strip())
+        return f'\n<passage n="{lead.view.n}" title="{title}">\n{text}\n</passage>'
 
     def _best_quote(self, turn: Turn, checker: AnswerChecker, parts: Parts,
                     measure: str | None, quoted: set[tuple[int, int]], near_only: bool = False

@@ -138,6 +138,11 @@ class AnswerSettings(BaseModel):
     # to 10th by cosine (an English question on a Chinese article, a trial record's tail
     # chunk) without changing a quote the first ring gives; tuned on the dev split
     quote_passages_more: int = Field(10, ge=0, le=50)
+    # where none of the k passages the model reads holds a sentence that the question's measure
+    # and every subject bind, the best such sentence of the passages ranked below them (up to
+    # quote_passages_more) is added as one more short passage: what the model reads holds the
+    # evidence sentence (issue 11), for one sentence's prompt tokens; tuned on the dev split
+    lead_sentence: bool = True
     condense_prompt: str = "condense_v1"
     # share of a sentence's content words (zh: character bigrams) that must occur in a passage
     min_overlap: float = Field(0.5, ge=0.0, le=1.0)
