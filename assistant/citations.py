@@ -24,6 +24,7 @@ from ingest.keywords import support_units
 from ingest.text import detect_language, split_sentences
 
 from .claims import (
+    MEDIAN_RE,
     RESPECTIVE_RE,
     Claim,
     asked_group,
@@ -35,6 +36,7 @@ from .claims import (
     is_study,
     measures_in,
     mixed_group,
+    no_median,
     normalise_text,
     numbers_of,
     opens_study,
@@ -376,6 +378,9 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                     continue
                 if claim.horizon and c.horizon and claim.horizon != c.horizon:
                     continue  # the 5年EFS率 is not the 3-year EFS
+                if not claim.horizon and no_median(s.text, c) and MEDIAN_RE.search(
+                        clause_text(answer, claim)):
+                    continue  # "中位PFS为29%" is not the 6个月PFS率 of 29%
                 if c.quantity.partner and c.quantity.partner not in values:
                     continue  # half a range is not the value: "5% to 10%" is not "10%"
                 if wanted_measures and not (c.measures & wanted_measures):

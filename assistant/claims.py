@@ -231,6 +231,17 @@ def _nearest_measure(measures: list[Mention], q: Quantity, lo: int, hi: int,
 
 
 TIME_UNITS = frozenset({"year", "month", "week", "day"})
+# a median asked or stated ("中位PFS", "median OS"): a rate at a time ("6个月PFS率") is none
+MEDIAN_RE = re.compile(r"中位|\bmedian\b|\bm(?:PFS|OS)\b", re.IGNORECASE)
+# … nor is a threshold some patients passed ("有6名患者PFS超过6个月")
+_THRESHOLD_RE = re.compile(r"(?:超过|大于|多于|长于|高于|>|≥|\bmore than|\blonger than|\bover|"
+                           r"\bat least|\bexceeding)\s*$", re.IGNORECASE)
+
+
+def no_median(text: str, claim: Claim) -> bool:
+    """A value that is no median of its measure: a rate at a time ("6个月PFS率为29%") or a
+    threshold ("PFS超过6个月")."""
+    return bool(claim.horizon) or bool(_THRESHOLD_RE.search(text[:claim.quantity.start]))
 
 
 def horizons(text: str, quantities: list[Quantity], measures: list[Mention],

@@ -28,6 +28,7 @@ from .citations import (
     without_measures,
 )
 from .claims import (
+    MEDIAN_RE,
     RESPECTIVE_RE,
     Claim,
     asked_group,
@@ -38,6 +39,7 @@ from .claims import (
     is_reference,
     measures_in,
     mixed_group,
+    no_median,
     normalise_text,
     numbers_of,
     of_asked_subgroup,
@@ -650,6 +652,8 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
     named_groups = subgroups_asked(question)
     q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
     q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
+    # … and the reverse: "中位PFS" asked, "6个月PFS率为29%" (a rate at a time) is no median
+    asks_median = bool(MEDIAN_RE.search(question)) and not q_horizons
     aim_not_asked = not AIM_Q_RE.search(question)
     yes_no = is_yes_no(question)
     asks_place = asks_where(question)
@@ -689,6 +693,11 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
             if parts.population is not None and not parts.population & stated and \
                     not names_population_before(view, s, parts.population):
                 continue  # a population's part: its sentence says whose figure it is
+            if parts.population is None and parts.populations and \
+                    not set(parts.populations) & stated and \
+                    not names_population_before(view, s, parts.populations):
+                continue  # populations asked side by side: each is answered by its own
+                # sentences, never by one that names none ("中位PFS…为4.2…个月", all patients)
             if pooled(asked_populations & stated, bool(RESPECTIVE_RE.search(s.text))):
                 continue  # one figure of both populations asked: the figure of neither
             if asks_plan and any(c.measures & RESULT_MEASURES for c in s.claims):
@@ -704,6 +713,7 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
                 claims = [c for c in s.claims if (asks_year or not is_calendar_year(c)) and
                           c.quantity.value not in q_numbers and
                           (not q_horizons or c.horizon in q_horizons) and
+                          not (asks_median and no_median(s.text, c)) and
                           not clause_conflict(parts.entities, c.entities) and
                           not mixed_group(group, clause_text(s.text, c), s.text) and
                           not other_subgroup(s.text, c, question, question) and

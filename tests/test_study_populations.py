@@ -187,11 +187,14 @@ def test_a_population_part_is_quoted_from_a_sentence_that_names_it(population: s
     assert found is not None and value in found[1].text and "12个月" not in found[1].text
 
 
-def test_a_population_part_no_sentence_names_is_not_found() -> None:
-    """Only the whole trial's PFS is given: no quote for the low-expression part."""
+@pytest.mark.parametrize("population", ["low_expression", "high_expression", None])
+def test_a_population_part_no_sentence_names_is_not_found(population: str | None) -> None:
+    """Only the whole trial's PFS is given: no quote for either part, nor for the question
+    as a whole (its populations asked side by side)."""
     question = "PAL-201研究中低表达和高表达患者的中位PFS分别是多少?"
-    parts = replace(question_parts(question), population=frozenset({"low_expression"}),
-                    values=1)
+    parts = question_parts(question)
+    if population is not None:
+        parts = replace(parts, population=frozenset({population}), values=1)
     assert best_quote(question, [PassageView.of(1, LEVELS)], parts, "pfs") is None
 
 

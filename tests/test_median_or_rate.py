@@ -1,0 +1,39 @@
+"""A median is not a rate at a time: "6个月PFS率为29%" answers no question about the median PFS,
+and an answer calling it one is not checked (the reverse — a median for "the 6-month PFS rate"
+— was already refused). Each row was checked red with its rule removed (2026-12-07)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.citations import PassageView, check_answer
+from assistant.decide import best_quote, question_parts
+from assistant.types import RetrievedChunk
+
+TRIAL = RetrievedChunk(
+    chunk_id="c1", doc_id="d1", title="PAL-201研究", language="zh", start=0, end=60,
+    text="PAL-201研究纳入21例患者,6个月PFS率为29%,有6名患者PFS超过6个月。中位OS为12个月。")
+
+
+@pytest.mark.parametrize("question, found_in", [
+    ("PAL-201研究的中位PFS是多少?", None),
+    ("What was the median PFS in PAL-201?", None),
+    ("PAL-201研究的6个月PFS率是多少?", "29%"),
+    ("PAL-201研究的中位OS是多少?", "12个月"),
+])
+def test_a_rate_at_a_time_is_no_median(question: str, found_in: str | None) -> None:
+    measure = "os" if "OS" in question else "pfs"
+    found = best_quote(question, [PassageView.of(1, TRIAL)], question_parts(question), measure)
+    assert (found is not None and found_in is not None and found_in in found[1].text) or (
+        found is None and found_in is None)
+
+
+@pytest.mark.parametrize("answer, shown", [
+    ("PAL-201研究的中位PFS为29%[1]。", False),
+    ("PAL-201研究的中位PFS为6个月[1]。", False),  # 6 patients' PFS passed 6 months
+    ("有6名患者PFS超过6个月[1]。", True),
+    ("PAL-201研究的6个月PFS率为29%[1]。", True),
+])
+def test_an_answer_calling_a_rate_a_median_is_not_checked(answer: str, shown: bool) -> None:
+    result = check_answer(answer, [TRIAL], "zh", question="PAL-201研究的PFS结果如何?")
+    assert (result.citations != []) is shown
