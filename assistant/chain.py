@@ -48,6 +48,7 @@ from .decide import (
     missing_measures,
     names_new_agent,
     not_found_sentence,
+    one_side_only,
     question_parts,
     quote_sentence,
     scored_quote,
@@ -586,7 +587,10 @@ class AnswerChain:
                 for measure in missing_measures(parts, gate.coverage) if parts.quantity else []:
                     gate.add(not_found_sentence(measure, language), checker, counted=False)
                     gate.partial = True
-                if not gate.partial and short_of_values(parts, values):
+                if not gate.partial and (short_of_values(parts, values) or one_side_only(
+                        turn.standalone, " ".join(gate.sentences))):
+                    # values short of those asked, or one of two groups asked side by side
+                    # never named ("16岁及以上…ECOG", nothing of those under 16)
                     gate.add(NOT_FOUND_REST[language], checker, counted=False)
                     gate.partial = True
                 gate.release()

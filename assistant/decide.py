@@ -823,6 +823,47 @@ def _aside(text: str, at: int) -> bool:
     return bool(_ASIDE_RE.search(inner))
 
 
+# two groups asked the same thing, named before "分别 / respectively" ("16岁及以上和16岁以下的患者
+# 分别用什么评分…?", "… for adults and for children, respectively?")
+_SIDES_ZH_RE = re.compile(r"([^,，。;；:：?？]{2,40}?)分别")
+_SIDES_EN_RE = re.compile(r"\b(?:for|in|of)\s+([^,;?]{2,60}?)\s+and\s+(?:for\s+|in\s+|of\s+)?"
+                          r"([^,;?]{2,60}?),?\s+respectively\b", re.IGNORECASE)
+_JOIN_ZH_RE = re.compile(r"和|与|以及|或")
+_GROUP_TAIL_RE = re.compile(r"(?:的)?(?:患者|病人|受试者|人群|组)$")
+
+
+def sides_asked(question: str) -> tuple[str, str] | None:
+    """The two groups a question asks the same thing of, side by side, in its words ("16岁及以上",
+    "16岁以下"); None where it names no such pair."""
+    m = _SIDES_ZH_RE.search(question)
+    if m:
+        pieces = _JOIN_ZH_RE.split(m.group(1))
+        if len(pieces) == 2:
+            a, b = (_GROUP_TAIL_RE.sub("", p.strip()) for p in pieces)
+            if a and b:
+                return a, b
+    m = _SIDES_EN_RE.search(question)
+    if m:
+        return m.group(1).strip(), m.group(2).strip()
+    return None
+
+
+def one_side_only(question: str, shown: str) -> bool:
+    """An answer that names one of the two groups asked side by side and not the other (the
+    ECOG score "16岁及以上的患者" use, and nothing of those under 16): half an answer, whatever it
+    asks — a number or not. Each group is known by the words only it has ("以上" / "以下");
+    an answer naming neither ("≥16岁…ECOG,<16岁…Lansky") is not judged."""
+    sides = sides_asked(question)
+    if sides is None:
+        return False
+    a, b = (support_units(s) for s in sides)
+    own_a, own_b = a - b, b - a
+    if not own_a or not own_b:
+        return False
+    said = support_units(shown)
+    return bool(own_a & said) != bool(own_b & said)
+
+
 def short_of_values(parts: Parts, shown: set[tuple[str, ...]]) -> bool:
     """A quantity question that wants more values than the answer gives ("两组…分别", "X? Y?")."""
     return parts.quantity and len(shown) < parts.values
