@@ -45,10 +45,10 @@ from .decide import (
     best_quote_in_rings,
     decision_for,
     decline_reason,
+    half_answer,
     missing_measures,
     names_new_agent,
     not_found_sentence,
-    one_side_only,
     question_parts,
     quote_sentence,
     scored_quote,
@@ -587,10 +587,8 @@ class AnswerChain:
                 for measure in missing_measures(parts, gate.coverage) if parts.quantity else []:
                     gate.add(not_found_sentence(measure, language), checker, counted=False)
                     gate.partial = True
-                if not gate.partial and (short_of_values(parts, values) or one_side_only(
-                        turn.standalone, " ".join(gate.sentences))):
-                    # values short of those asked, or one of two groups asked side by side
-                    # never named ("16岁及以上…ECOG", nothing of those under 16)
+                if not gate.partial and half_answer(parts, values, turn.standalone,
+                                                    gate.sentences):
                     gate.add(NOT_FOUND_REST[language], checker, counted=False)
                     gate.partial = True
                 gate.release()

@@ -864,6 +864,17 @@ def one_side_only(question: str, shown: str) -> bool:
     return bool(own_a & said) != bool(own_b & said)
 
 
+def half_answer(parts: Parts, values: set[tuple[str, ...]], question: str,
+                shown: Sequence[str]) -> bool:
+    """An answer that gives less than asked: fewer values than a quantity question wants, or —
+    where no number is asked, so values cannot be counted — one of two groups asked side by
+    side never named ("16岁及以上…ECOG", nothing of those under 16). A quantity answer may name
+    its groups in words of its own ("不伴有SREs与伴有SREs组分别为54个月与35个月"): its values
+    decide."""
+    return short_of_values(parts, values) or (
+        not parts.quantity and one_side_only(question, " ".join(shown)))
+
+
 def short_of_values(parts: Parts, shown: set[tuple[str, ...]]) -> bool:
     """A quantity question that wants more values than the answer gives ("两组…分别", "X? Y?")."""
     return parts.quantity and len(shown) < parts.values

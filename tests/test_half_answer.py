@@ -1,13 +1,19 @@
 """Half an answer says it is half: a question that asks two groups the same thing ("16岁及以上和
 16岁以下的患者分别用什么评分…?") and an answer that names one group and never the other is marked
-partial and says the rest was not found — also where no number is asked, which the count of
-values asked cannot see. Each row was checked red with its rule removed (2026-12-07)."""
+partial and says the rest was not found, where no number is asked (so the count of values asked
+cannot see it). Each row was checked red with its rule removed (2026-12-07)."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.decide import NOT_FOUND_REST, one_side_only, sides_asked
+from assistant.decide import (
+    NOT_FOUND_REST,
+    half_answer,
+    one_side_only,
+    question_parts,
+    sides_asked,
+)
 
 SCORE_Q = "术前SBRT联合PD-1试验中,16岁及以上和16岁以下的患者分别用什么评分评估体能状态?"
 
@@ -36,6 +42,18 @@ def test_a_group_is_known_by_the_words_only_it_has() -> None:
     """"CDK4" and "表达" name both groups: the answer names only the high-expression one."""
     question = "PAL-201研究中CDK4低表达患者和CDK4高表达患者的中位OS分别是多少?"
     assert one_side_only(question, "CDK4高表达患者的中位OS为13个月[1]。")
+
+
+@pytest.mark.parametrize("question, shown, values, half", [
+    (SCORE_Q, ["16岁及以上的患者用ECOG评分[1]。"], set(), True),
+    # a quantity question: its values decide, whatever words name its groups
+    ("16岁及以上和16岁以下的患者分别要求多少分?",
+     ["16岁及以上的患者要求0-2分[1]。", "另一组要求不低于70分[1]。"], {("0", "2"), ("70",)}, False),
+    ("16岁及以上和16岁以下的患者分别要求多少分?", ["16岁及以上的患者要求0-2分[1]。"],
+     {("0", "2")}, True),
+])
+def test_half_answer(question: str, shown: list, values: set, half: bool) -> None:
+    assert half_answer(question_parts(question), values, question, shown) is half
 
 
 DOC = ("术前SBRT联合PD-1试验的入组标准\n\n"
