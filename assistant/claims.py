@@ -240,8 +240,15 @@ _THRESHOLD_RE = re.compile(r"(?:超过|大于|多于|长于|高于|>|≥|\bmore 
 
 def no_median(text: str, claim: Claim) -> bool:
     """A value that is no median of its measure: a rate at a time ("6个月PFS率为29%") or a
-    threshold ("PFS超过6个月")."""
-    return bool(claim.horizon) or bool(_THRESHOLD_RE.search(text[:claim.quantity.start]))
+    threshold some patients passed ("有6名患者PFS超过6个月") — not a median's own threshold
+    ("某些患者的中位生存期超过72个月", its clause says median)."""
+    if claim.horizon:
+        return True
+    at = claim.quantity.start
+    if not _THRESHOLD_RE.search(text[:at]):
+        return False
+    clause = next((text[a:b] for a, b in clauses(text) if a <= at < b), text)
+    return not MEDIAN_RE.search(clause)
 
 
 def horizons(text: str, quantities: list[Quantity], measures: list[Mention],

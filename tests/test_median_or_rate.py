@@ -13,6 +13,10 @@ from assistant.types import RetrievedChunk
 TRIAL = RetrievedChunk(
     chunk_id="c1", doc_id="d1", title="PAL-201研究", language="zh", start=0, end=60,
     text="PAL-201研究纳入21例患者,6个月PFS率为29%,有6名患者PFS超过6个月。中位OS为12个月。")
+# a median's own threshold, and a median written "mOS"
+OWN = RetrievedChunk(
+    chunk_id="c2", doc_id="d2", title="QRS-301研究", language="zh", start=0, end=60,
+    text="QRS-301研究中,某些患者的中位生存期超过72个月。低表达与高表达患者的mOS为7个月 vs 13个月。")
 
 
 @pytest.mark.parametrize("question, found_in", [
@@ -37,3 +41,18 @@ def test_a_rate_at_a_time_is_no_median(question: str, found_in: str | None) -> N
 def test_an_answer_calling_a_rate_a_median_is_not_checked(answer: str, shown: bool) -> None:
     result = check_answer(answer, [TRIAL], "zh", question="PAL-201研究的PFS结果如何?")
     assert (result.citations != []) is shown
+
+
+@pytest.mark.parametrize("question, found_in", [
+    ("QRS-301研究中,某些患者的中位生存期超过多少个月?", "72个月"),
+])
+def test_a_medians_own_threshold_is_a_median(question: str, found_in: str) -> None:
+    found = best_quote(question, [PassageView.of(1, OWN)], question_parts(question), "os")
+    assert found is not None and found_in in found[1].text
+
+
+def test_mos_is_a_median_os() -> None:
+    from assistant.claims import sentence_claims
+
+    claims = sentence_claims("低表达与高表达患者的mOS为7个月 vs 13个月。")
+    assert [c.quantity.value for c in claims if "os" in c.measures] == ["7", "13"]
