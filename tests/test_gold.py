@@ -4,10 +4,10 @@ neighbouring populations, another trial of the same drug, an unreported time hor
 subgroup among several; 15 d4-* written later that day for trial-record thresholds, case-report
 details and doses, 8 of them near misses whose threshold or dose the documents never give; 20
 d5-* written on 2026-12-07 for whole group versus subgroup, another study's number in a document
-that reports several, and two-part questions, 5 of them near misses; 10 d6-* written on 2026-12-07 (round 11) for
-whose patients a figure is of: a study's stated population, a population asked that only the
-whole trial's figure answers, one population's figure for all, 6 of them near misses) and test
-(held out). Every
+that reports several, and two-part questions, 5 of them near misses; 10 d6-* written on
+2026-12-07 (round 11) for whose patients a figure is of: a study's stated population, a
+population asked that only the whole trial's figure answers, one population's figure for all,
+6 of them near misses) and test (held out). Every
 quote is verbatim in its source, every reference answer passes its own check, and the test split
 covers what the "right or declined" brief asks of it."""
 
