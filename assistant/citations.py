@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ingest.keywords import support_units
 from ingest.text import detect_language, split_sentences
@@ -214,22 +215,24 @@ def since_study_opened(before: str, sentence: str) -> str:
     return before
 
 
+@lru_cache(maxsize=4096)
+def _trials_in(text: str) -> frozenset[str]:
+    """The trial ids ``text`` names (cached: each sentence of a paragraph is read again for
+    every sentence after it)."""
+    return frozenset(e for e in entities_in(text) if e.startswith("trial:"))
+
+
 def since_new_trial(before: str, sentence: str) -> str:
     """The part of ``before`` from the last sentence that names a trial the paragraph had not
     named yet ("上海市第六人民医院胡海燕团队探究了SHR-2554…" after EZH-202's sentences): a study of
     its own, whose patients are not the earlier study's. Nothing where ``sentence`` names one."""
-    def trials(text: str) -> set[str]:
-        return {e for e in entities_in(text) if e.startswith("trial:")}
-
-    if trials(sentence) - trials(before):
-        return ""
     cut, seen = 0, set[str]()
     for span in split_sentences(before):
-        named = trials(before[span.start:span.end])
+        named = _trials_in(before[span.start:span.end])
         if named - seen and seen:
             cut = span.start
         seen |= named
-    return before[cut:]
+    return "" if _trials_in(sentence) - seen else before[cut:]
 
 
 def _begins_study(sentence: str) -> bool:

@@ -217,3 +217,16 @@ def test_a_records_title_names_its_own_studys_patients(question: str, answer: st
                                                        shown: bool) -> None:
     result = check_answer(answer, [RECORD], "en", question=question)
     assert (result.citations != []) is shown
+
+
+# another trial's study starts mid-paragraph; its later sentences are not ABC-901's patients'
+AFTER = chunk("ABC-901是一项II期研究。在80例初治和复发的患者中,ORR为20%。在初治患者中,ORR为35%。"
+              "胡团队报道了DEF-302研究的结果。其ORR为11.1%。", title="ABC-901试验")
+
+
+def test_a_sentence_after_another_trial_is_opened_is_that_trials() -> None:
+    result = check_answer("DEF-302研究的ORR为11.1%[1]。", [AFTER], "zh",
+                          question="DEF-302研究的ORR是多少?")
+    assert result.citations != []
+    last = PassageView.of(1, AFTER).sentences[-1]
+    assert last.text.startswith("其ORR") and last.populations == set()
