@@ -124,15 +124,17 @@ def format_passages(passages: Sequence[RetrievedChunk], question: str = "",
         texts = select_sentences(texts, question, total, semantic, max_sentence=budget)
     else:
         texts = [excerpt(t, question, budget, semantic) for t in texts]
-    blocks = []
-    for i, (p, text) in enumerate(zip(passages, texts, strict=True), 1):
-        if not text:
-            continue
-        title = p.title.replace('"', "'")
-        if (budget or total) and weighted_len(title) > TITLE_CHARS:  # titles repeat
-            title = cut_weighted(title, TITLE_CHARS).rstrip() + "…"
-        blocks.append(f'<passage n="{i}" title="{title}">\n{text}\n</passage>')
-    return "\n".join(blocks)
+    return "\n".join(passage_block(i, p.title, text, cut_title=bool(budget or total))
+                     for i, (p, text) in enumerate(zip(passages, texts, strict=True), 1) if text)
+
+
+def passage_block(n: int, title: str, text: str, cut_title: bool = True) -> str:
+    """One passage as the model reads it: delimited data, numbered as retrieved; with
+    ``cut_title`` a long title is cut to ``TITLE_CHARS`` (titles repeat across excerpts)."""
+    title = title.replace('"', "'")
+    if cut_title and weighted_len(title) > TITLE_CHARS:
+        title = cut_weighted(title, TITLE_CHARS).rstrip() + "…"
+    return f'<passage n="{n}" title="{title}">\n{text}\n</passage>'
 
 
 @dataclass
@@ -450,11 +452,8 @@ class AnswerChain:
         lead = best([v for v in checker.views if v.n > k])
         if lead is None or not lead.bound or lead.sentence.text in turn.model_input:
             return ""
-        title = lead.view.chunk.title.replace('"', "'")
-        if weighted_len(title) > TITLE_CHARS:
-            title = cut_weighted(title, TITLE_CHARS).rstrip() + "…"
         text = neutralise_injections(lead.sentence.text.strip())
-        return f'\n<passage n="{lead.view.n}" title="{title}">\n{text}\n</passage>'
+        return "\n" + passage_block(lead.view.n, lead.view.chunk.title, text)
 
     def _best_quote(self, turn: Turn, checker: AnswerChecker, parts: Parts,
                     measure: str | None, quoted: set[tuple[int, int]], near_only: bool = False

@@ -31,6 +31,7 @@ from .claims import (
     asked_group,
     cites_literature,
     clause_conflict,
+    clauses,
     entities_in,
     extract_quantities,
     is_calendar_year,
@@ -128,14 +129,13 @@ class SourceSentence:
 def last_populations(text: str) -> set[str]:
     """The populations of the last clause of ``text`` that names any ("在62例初治和复发的患者中,
     ORR为15%" -> both; "…;在初次治疗的ES患者,ORR为25%;" -> treatment_naive)."""
-    for clause in reversed(CLAUSE_SPLIT_RE.split(text)):
-        found = populations_in(clause)
-        if found:
-            return found
+    for span in reversed(split_sentences(text)):
+        sentence = text[span.start:span.end]
+        for a, b in reversed(clauses(sentence)):
+            found = populations_in(sentence[a:b])
+            if found:
+                return found
     return set()
-
-
-CLAUSE_SPLIT_RE = re.compile(r"[,，;；。.!?！？:：]\s*")
 
 
 @dataclass
@@ -171,15 +171,15 @@ class PassageView:
                 before = text[text.rfind("\n", 0, span.start) + 1:span.start]
                 tail = _paragraph_rest(text, span.end)
             before = since_study_opened(before, piece)
-            context = entities_in(f"{before}\n{piece}") | study_head(
-                head_entities, opened_study(before, piece))
+            opener = opened_study(before, piece)
+            context = entities_in(f"{before}\n{piece}") | study_head(head_entities, opener)
             # the literature's figures ("a number of clinical studies … have shown … 5% to
             # 10%") take no subject from the sentences after them: those are the trial's own
             after = set() if cites_literature(piece) else entities_after(tail, context)
             prior = since_new_trial(before, piece)
             # the patients the document's title names ("… for resectable pulmonary metastatic
             # osteosarcoma") are those of its own study, not of one its text introduces
-            own_study = opened_study(before, piece) is None and prior == before
+            own_study = opener is None and prior == before
             base = head_populations if own_study else set()
             view.sentences.append(SourceSentence(
                 span.start, span.end, piece, sentence_claims(piece), context, after,
@@ -322,8 +322,6 @@ def _overlap(units: set[str], passage_units: set[str]) -> float:
 
 def clause_text(text: str, claim: Claim) -> str:
     """The clause of ``text`` that holds the claim's number."""
-    from .claims import clauses
-
     for a, b in clauses(text):
         if a <= claim.quantity.start < b:
             return text[a:b]

@@ -648,6 +648,9 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
     named = {m.key for m in question_measures(question)}
     asked_populations = (set(parts.population) if parts.population is not None
                          else populations_in(question))
+    # the populations a quote must name itself: a population's part, else those asked side by
+    # side ("初治患者和复发难治患者的DCR分别…")
+    must_name = set(parts.population if parts.population is not None else parts.populations)
     group = asked_group(question)
     named_groups = subgroups_asked(question)
     q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
@@ -685,19 +688,15 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
                     parts.population is not None and states_each(s, parts, wanted, stated)):
                 continue  # relapsed patients' figures (or those of treatment-naive and
                 # relapsed patients together) for a question on treatment-naive ones
-            if not stated and population_conflict(asked_populations, s.populations):
+            whose = s.stated_populations()  # its own, else those its study named last
+            if population_conflict(asked_populations, whose):
                 continue  # after "共纳入1733名非转移性…患者", a figure of non-metastatic ones
-            if not asked_populations and subpopulation(stated or s.populations,
-                                                       s.study_populations):
+            if not asked_populations and subpopulation(whose, s.study_populations):
                 continue  # one population's figure of a study of several, none asked
-            if parts.population is not None and not parts.population & stated and \
-                    not names_population_before(view, s, parts.population):
-                continue  # a population's part: its sentence says whose figure it is
-            if parts.population is None and parts.populations and \
-                    not set(parts.populations) & stated and \
-                    not names_population_before(view, s, parts.populations):
-                continue  # populations asked side by side: each is answered by its own
-                # sentences, never by one that names none ("中位PFS…为4.2…个月", all patients)
+            if must_name and not must_name & stated and \
+                    not names_population_before(view, s, must_name):
+                continue  # a population's part (or populations asked side by side): its
+                # sentence says whose figure it is; "中位PFS…为4.2…个月" (all patients) is none's
             if pooled(asked_populations & stated, bool(RESPECTIVE_RE.search(s.text))):
                 continue  # one figure of both populations asked: the figure of neither
             if asks_plan and any(c.measures & RESULT_MEASURES for c in s.claims):

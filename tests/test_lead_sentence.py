@@ -61,3 +61,18 @@ def test_no_lead_where_the_model_reads_it_or_it_is_off(passages: list, model_inp
 def test_no_lead_without_a_measure_and_a_subject_that_bind() -> None:
     # no subject named: a sentence chosen by words alone is not added
     assert lead([BACKGROUND, TAIL], question="How many participants are there?") == ""
+
+
+def test_a_passage_block_cuts_a_long_title_and_keeps_its_quotes_out() -> None:
+    """The lead passage and the excerpted passages are written by one function: a title is
+    cut to TITLE_CHARS weighted characters (it repeats in every block) and cannot close the
+    attribute with a double quote."""
+    from assistant.chain import TITLE_CHARS, passage_block
+
+    long_title = 'A "randomised" trial ' + "of anlotinib " * 20
+    block = passage_block(4, long_title, "43 participants in 1 patient group")
+    title = block.split('title="', 1)[1].split('">', 1)[0]
+    assert block.startswith('<passage n="4" ') and '"' not in title and title.endswith("…")
+    assert len(title) <= TITLE_CHARS + 1
+    assert long_title.replace('"', "'").strip() in passage_block(1, long_title, "x",
+                                                                 cut_title=False)

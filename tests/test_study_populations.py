@@ -27,6 +27,11 @@ def chunk(text: str, language: str = "zh", title: str = "Doc") -> RetrievedChunk
                           end=len(text), language=language)
 
 
+def checked(answer: str, passage: RetrievedChunk, question: str) -> bool:
+    """Whether the checker shows ``answer`` (it binds a source sentence) for ``question``."""
+    return check_answer(answer, [passage], passage.language, question=question).citations != []
+
+
 # a study of non-metastatic patients only; its figures never name them again
 LOCAL = chunk("XYZ-101是一项国际多中心研究,共纳入300例非转移性尤文肉瘤患者。"
               "中位随访时间为60个月。5年OS率为78%,5年EFS率为65%。", title="XYZ-101研究的生存结果")
@@ -109,8 +114,7 @@ def test_a_sentence_takes_the_populations_its_study_named_last() -> None:
 ])
 def test_a_studys_population_is_the_population_of_its_later_figures(question: str, answer: str,
                                                                     shown: bool) -> None:
-    result = check_answer(answer, [LOCAL], "zh", question=question)
-    assert (result.citations != []) is shown
+    assert checked(answer, LOCAL, question) is shown
 
 
 @pytest.mark.parametrize("question, shown", [
@@ -135,8 +139,7 @@ def test_no_quote_of_another_stage(question: str, shown: bool) -> None:
 ])
 def test_one_populations_figure_is_no_figure_of_all(question: str, answer: str,
                                                     shown: bool) -> None:
-    result = check_answer(answer, [TWO], "zh", question=question)
-    assert (result.citations != []) is shown
+    assert checked(answer, TWO, question) is shown
 
 
 @pytest.mark.parametrize("answer, shown", [
@@ -145,8 +148,7 @@ def test_one_populations_figure_is_no_figure_of_all(question: str, answer: str,
 ])
 def test_one_populations_figure_in_english(answer: str, shown: bool) -> None:
     question = "What was the ORR of the patients in ABC-901?"
-    result = check_answer(answer, [TWO_EN], "en", question=question)
-    assert (result.citations != []) is shown
+    assert checked(answer, TWO_EN, question) is shown
 
 
 def test_subpopulation() -> None:
@@ -215,8 +217,7 @@ RECORD = chunk("The study plans to enrol 30 patients. In 2016, a phase II clinic
 ])
 def test_a_records_title_names_its_own_studys_patients(question: str, answer: str,
                                                        shown: bool) -> None:
-    result = check_answer(answer, [RECORD], "en", question=question)
-    assert (result.citations != []) is shown
+    assert checked(answer, RECORD, question) is shown
 
 
 # another trial's study starts mid-paragraph; its later sentences are not ABC-901's patients'
@@ -225,8 +226,6 @@ AFTER = chunk("ABC-901是一项II期研究。在80例初治和复发的患者中
 
 
 def test_a_sentence_after_another_trial_is_opened_is_that_trials() -> None:
-    result = check_answer("DEF-302研究的ORR为11.1%[1]。", [AFTER], "zh",
-                          question="DEF-302研究的ORR是多少?")
-    assert result.citations != []
+    assert checked("DEF-302研究的ORR为11.1%[1]。", AFTER, "DEF-302研究的ORR是多少?")
     last = PassageView.of(1, AFTER).sentences[-1]
     assert last.text.startswith("其ORR") and last.populations == set()
