@@ -58,7 +58,7 @@ from .decide import (
 )
 from .errors import BadQuestionError, EndpointError
 from .excerpts import Semantic, cut_weighted, excerpt, select_sentences
-from .lexicon import populations_in
+from .lexicon import populations_in, spell_names
 from .models import Embedder
 from .retrieval import Retriever
 from .types import Answer, Citation, RetrievedChunk, StreamEvent
@@ -200,6 +200,12 @@ class AnswerChain:
                     k=k, language=detect_language(question), t0=time.perf_counter())
 
     def _condense(self, turn: Turn) -> str:
+        """The question as every later stage reads it: standalone (a follow-up rewritten with
+        the conversation) and with misspelt drug names written as the lexicon writes them
+        ("帕博利朱单抗" is pembrolizumab, whose figures the question asks, not another drug's)."""
+        return spell_names(self._standalone(turn))
+
+    def _standalone(self, turn: Turn) -> str:
         if not turn.history:
             return turn.question
         t0 = time.perf_counter()
@@ -430,30 +436,43 @@ class AnswerChain:
                 gate.translated += 1
 
     def _lead_block(self, turn: Turn, checker: AnswerChecker, parts: Parts) -> str:
-        """One more passage for the model, holding one sentence: where the first k passages hold
-        no sentence that a measure and every subject of the question bind, the passage ranked
-        below them that does ("43 participants in 1 patient group", a trial record's tail
-        chunk ranked 4th) — the evidence by meaning and lexicon, not by rank. Empty where the
-        first k hold one, none binds, or ``answer.lead_sentence`` is off."""
+        """More passages for the model, one sentence each: for each part of the question (each
+        of two studies or populations asked side by side, else the question whole) whose
+        first k passages hold no sentence that a measure and every subject of the part bind,
+        the passage ranked below them that does ("43 participants in 1 patient group", a
+        trial record's tail chunk ranked 4th) — the evidence by meaning and lexicon, not by
+        rank. A study asked side by side that no retrieved passage states gets its own search
+        first (the question's search ranks by both studies and may leave one out). Empty where
+        the first k hold one for every part, none binds, or ``answer.lead_sentence`` is off."""
         cfg = self.settings.answer
-        if not cfg.lead_sentence or not parts.measures or not parts.entities:
+        if not cfg.lead_sentence or not (parts.measures or parts.entities):
             return ""
         k = turn.model_k
-        near = [v for v in checker.views if v.n <= k]
 
-        def best(views: list[PassageView]) -> Quote | None:
-            return scored_quote(turn.standalone, views, parts, semantic=turn.similarities,
+        def best(views: list[PassageView], want: Parts) -> Quote | None:
+            return scored_quote(turn.standalone, views, want, semantic=turn.similarities,
                                 min_similarity=cfg.min_quote_similarity,
                                 min_similarity_across=cfg.min_quote_similarity_across)
 
-        found = best(near)
-        if found is not None and found.bound:
-            return ""
-        lead = best([v for v in checker.views if v.n > k])
-        if lead is None or not lead.bound or lead.sentence.text in turn.model_input:
-            return ""
-        text = neutralise_injections(lead.sentence.text.strip())
-        return "\n" + passage_block(lead.view.n, lead.view.chunk.title, text)
+        wants = ([replace(parts, entities=side, values=1) for side in parts.sides] or
+                 [replace(parts, population=frozenset({p}), values=1)
+                  for p in parts.populations] or [parts])
+        blocks: list[str] = []
+        for want in wants:
+            found = best([v for v in checker.views if v.n <= k], want)
+            if found is not None and found.bound:
+                continue
+            lead = best([v for v in checker.views if v.n > k], want)
+            if (lead is None or not lead.bound) and want.entities != parts.entities:
+                measure = next(iter(parts.measures), None)
+                side = self._side_quote(turn, checker, want, measure, set())
+                lead = best([v for v in checker.views if v.n > k], want) if side else None
+            if lead is None or not lead.bound or lead.sentence.text in turn.model_input or any(
+                    lead.sentence.text in b for b in blocks):
+                continue
+            text = neutralise_injections(lead.sentence.text.strip())
+            blocks.append("\n" + passage_block(lead.view.n, lead.view.chunk.title, text))
+        return "".join(blocks)
 
     def _best_quote(self, turn: Turn, checker: AnswerChecker, parts: Parts,
                     measure: str | None, quoted: set[tuple[int, int]], near_only: bool = False

@@ -232,7 +232,7 @@ def _nearest_measure(measures: list[Mention], q: Quantity, lo: int, hi: int,
 
 TIME_UNITS = frozenset({"year", "month", "week", "day"})
 # a median asked or stated ("中位PFS", "median OS"): a rate at a time ("6个月PFS率") is none
-MEDIAN_RE = re.compile(r"中位|\bmedian\b|\bm(?:PFS|OS)\b", re.IGNORECASE)
+MEDIAN_RE = re.compile(r"中位|\bmedian\b|\bm(?:PFS|OS|DOR)\b", re.IGNORECASE)
 # … nor is a threshold some patients passed ("有6名患者PFS超过6个月")
 _THRESHOLD_RE = re.compile(r"(?:超过|大于|多于|长于|高于|>|≥|\bmore than|\blonger than|\bover|"
                            r"\bat least|\bexceeding)\s*$", re.IGNORECASE)
@@ -459,6 +459,12 @@ def entities_in(text: str, lex: Lexicon | None = None) -> set[str]:
     # a year names which study ("the 2016 phase II study")
     found |= {"year:" + m.group(1) for m in YEAR_RE.finditer(text)}
     return found
+
+
+def terms_in(text: str, lex: Lexicon | None = None) -> set[str]:
+    """The lexicon's ``terms`` named in ``text`` ("diarrhoea" for 腹泻 and for diarrhea)."""
+    table = (lex or lexicon()).terms
+    return table.keys_in(normalise_text(text)) if table is not None else set()
 
 
 YEAR_RE = re.compile(r"(?<![\dA-Za-z-])((?:19|20)\d{2})(?:年|\b)(?![\d.%])")

@@ -84,6 +84,7 @@ class Lexicon:
     population_axes: dict[str, str] = field(default_factory=dict)
     # unit key -> the measure a value in that unit is of ("mg": dose, "mm": size)
     unit_measures: dict[str, str] = field(default_factory=dict)
+    terms: Table | None = None  # words matched across languages that bind no number (腹泻)
 
     def units_of(self, measure: str) -> frozenset[str]:
         """The units whose values are values of ``measure`` (``unit_measures``)."""
@@ -116,8 +117,8 @@ def lexicon() -> Lexicon:
                    population_axes={p: axis for axis, keys in
                                     (data.get("population_axes") or {}).items() for p in keys},
                    unit_measures={unit: measure for measure, units in
-                                  (data.get("unit_measures") or {}).items() for unit in units})
-
+                                  (data.get("unit_measures") or {}).items() for unit in units},
+                   terms=_table(data["terms"]) if data.get("terms") else None)
 
 # a biomarker named between the level and "expression": "low CDK4 expression", "CDK4低表达"
 _MARKER_LEVEL_RE = re.compile(r"\b(?P<level>low|high|over|under)[- ](?:[A-Za-z0-9/-]{2,12} )?"
@@ -204,3 +205,79 @@ def other_population(asked: set[str], stated: set[str]) -> bool:
     ``population_conflict``, which the checker applies per clause, where "初治和复发患者的ORR
     分别为…" may still bind one of a respective pair; a quote has no such pairing."""
     return bool(asked and on_axes(stated, asked) - asked)
+
+
+# a drug misspelt in a question ("多肉比星" for 多柔比星, "anlotnib"): one character off a
+# lexicon name of at least this many characters (CJK) / letters (Latin) is that name
+_SPELL_MIN_CJK = 4
+_SPELL_MIN_LATIN = 7
+_CJK_WORD_RE = re.compile(r"[\u4e00-\u9fff]+")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]")
+
+
+@lru_cache(maxsize=1)
+def _spellings() -> tuple[dict[str, str | None], list[str]]:
+    """(CJK alias with one character masked -> the alias, None where two names share the mask;
+    the Latin one-word names), from the lexicon's entities."""
+    masked: dict[str, str | None] = {}
+    latin: list[str] = []
+    for alias in lexicon().entities.keys:
+        if _CJK_WORD_RE.fullmatch(alias) and len(alias) >= _SPELL_MIN_CJK:
+            for i in range(len(alias)):
+                key = alias[:i] + "\0" + alias[i + 1:]
+                masked[key] = alias if masked.get(key, alias) == alias else None
+        elif _LATIN_WORD_RE.fullmatch(alias) and len(alias) >= _SPELL_MIN_LATIN:
+            latin.append(alias)
+    return masked, latin
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by one substitution, insertion, deletion or swap of neighbours."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    return (a[i + 1:] == b[i + 1:] or a[i:] == b[i + 1:] or a[i + 1:] == b[i:] or
+            (a[i + 1:i + 2] == b[i:i + 1] and a[i:i + 1] == b[i + 1:i + 2]
+             and a[i + 2:] == b[i + 2:]))
+
+
+def spell_names(text: str) -> str:
+    """``text`` with each misspelt drug, tumour or trial arm written as the lexicon writes it:
+    a run of CJK characters one character off a name of at least four ("多肉比星" ->
+    "多柔比星"), a Latin word one edit off a one-word name of at least seven letters
+    ("anlotnib" -> "anlotinib"). A name the lexicon lists is left as is (表柔比星, one off
+    多柔比星, is epirubicin), and so is a misspelling two names are equally near. Used on
+    questions only. Pure."""
+    masked, latin = _spellings()
+    edits: list[tuple[int, int, str]] = []
+    lengths = sorted({len(k) for k in masked}, reverse=True)
+    for run in _CJK_WORD_RE.finditer(text):
+        pos = run.start()
+        while pos < run.end():
+            hit = None
+            for n in lengths:
+                window = text[pos:pos + n]
+                if len(window) < n or pos + n > run.end():
+                    continue
+                names = {masked.get(window[:i] + "\0" + window[i + 1:]) for i in range(n)}
+                names.discard(None)
+                if len(names) == 1:
+                    hit = (pos, pos + n, names.pop())
+                    break
+            if hit:
+                edits.append(hit)
+                pos = hit[1]
+            else:
+                pos += 1
+    for word in _LATIN_WORD_RE.finditer(text):
+        w = word.group(0)
+        if len(w) < _SPELL_MIN_LATIN - 1:
+            continue
+        near = {a for a in latin if _one_edit(w.lower(), a.lower())}
+        if len(near) == 1:
+            edits.append((word.start(), word.end(), near.pop()))
+    for a, b, name in sorted(edits, reverse=True):
+        text = text[:a] + name + text[b:]
+    return text

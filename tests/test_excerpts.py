@@ -333,3 +333,37 @@ def test_best_sentences_exact_term_outweighs_a_shared_word() -> None:
     text = "Patients were treated. QLT met twice. Nothing else."
     assert select_sentences([text], "What did QLT report for patients?", 22) == \
         ["…QLT met twice.…"]
+
+
+# the lexicon's terms bind no number but still choose what the model reads across languages
+AE_ZH = "研究共纳入142例患者。治疗耐受良好。最常见的不良事件包括腹泻(84%)、恶心(54%)。"
+
+
+@pytest.mark.parametrize("question", [
+    "How often did diarrhoea and nausea occur?",
+    "How often did diarrhea occur?",
+])
+def test_best_sentences_match_the_lexicons_terms_across_languages(question: str) -> None:
+    (kept,) = select_sentences([AE_ZH], question, budget=42)
+    assert "腹泻(84%)" in kept and "142" not in kept
+
+
+# a sentence split at its semicolons: the answer's two clauses and a short one between them
+NAIVE = ("EZH-202研究共入组62例患者。在初次治疗的ES患者,ORR为25%;患者中位响应时间为41.1周;DCR为42%;"
+         "在复发和难治性的患者中,DCR达到16%。该药获批二线适应症。")
+
+
+def test_a_short_gap_between_kept_sentences_is_kept() -> None:
+    (kept,) = select_sentences([NAIVE], "初治患者的ORR和DCR分别是多少?", budget=45)
+    assert "ORR为25%;患者中位响应时间为41.1周;DCR为42%" in kept  # whole, no "…" inside
+    assert "获批" not in kept
+
+
+def test_a_long_gap_between_kept_sentences_stays_marked() -> None:
+    from assistant.excerpts import GAP_FILL, _fill_gaps
+
+    text = "A1. " + "x" * GAP_FILL + ". B2."
+    spans = [(0, 3), (len(text) - 3, len(text))]
+    assert _fill_gaps(text, spans) == spans
+    short = "A1. xx. B2."
+    assert _fill_gaps(short, [(0, 3), (8, 11)]) == [(0, 11)]

@@ -76,3 +76,22 @@ def test_a_passage_block_cuts_a_long_title_and_keeps_its_quotes_out() -> None:
     assert len(title) <= TITLE_CHARS + 1
     assert long_title.replace('"', "'").strip() in passage_block(1, long_title, "x",
                                                                  cut_title=False)
+
+
+# two studies asked side by side: each is a part of its own, and each part gets its lead
+BOTH = ("How many participants do the anlotinib plus toripalimab trial and the SBRT plus PD-1 "
+        "osteosarcoma trial each plan to enroll?")
+ANLOTINIB = RetrievedChunk(
+    chunk_id="c4", doc_id="d2", title="Anlotinib combined with toripalimab in soft tissue sarcoma",
+    text="Estimated enrollment: 70 participants in 1 patient group.", start=0, end=60,
+    language="en")
+
+
+def test_each_study_asked_side_by_side_gets_its_lead() -> None:
+    # the model reads the anlotinib trial's figure; the SBRT trial's is ranked 3rd
+    block = lead([ANLOTINIB, BACKGROUND, TAIL], question=BOTH)
+    assert block.strip().startswith('<passage n="3"') and "43 participants" in block
+    assert "70 participants" not in block  # the part the model reads already: no lead
+    # neither read: both parts get one, in the question's order
+    both = lead([BACKGROUND, ANLOTINIB, TAIL], question=BOTH)
+    assert both.index("70 participants") < both.index("43 participants")

@@ -56,3 +56,18 @@ def test_mos_is_a_median_os() -> None:
 
     claims = sentence_claims("低表达与高表达患者的mOS为7个月 vs 13个月。")
     assert [c.quantity.value for c in claims if "os" in c.measures] == ["7", "13"]
+
+
+def test_mdor_is_a_median_duration_of_response() -> None:
+    """"mDOR 24.7个月" gives the duration of response (a median): an answer quoting it must not
+    add that the documents do not state the duration of response."""
+    from assistant.claims import sentence_claims
+
+    claims = sentence_claims("ORR为40%,mDOR为24.7个月。")
+    assert [c.quantity.value for c in claims if "response_duration" in c.measures] == ["24.7"]
+    found = best_quote("XYZ-101研究的中位缓解持续时间是多少?",
+                       [PassageView.of(1, RetrievedChunk(
+                           chunk_id="c3", doc_id="d3", title="XYZ-101研究", language="zh",
+                           start=0, end=40, text="XYZ-101研究中,ORR为40%,mDOR为24.7个月。"))],
+                       question_parts("XYZ-101研究的中位缓解持续时间是多少?"), "response_duration")
+    assert found is not None and "24.7" in found[1].text

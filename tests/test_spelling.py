@@ -1,0 +1,64 @@
+"""A drug misspelt in a question is the drug the lexicon names (round 12, dev d7-*): with
+"帕博利朱单抗" unrecognised, "帕博利朱单抗联合多柔比星…的ORR" bound only doxorubicin and was
+answered
+with ALTER-S004's figure (anlotinib plus doxorubicin), shown as checked; "pembrolizumab plus
+gemcitabin" got the eribulin-pembrolizumab-anlotinib study's ORR. Each row was seen red with
+its rule removed."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from assistant.chain import AnswerChain
+from assistant.decide import question_parts
+from assistant.lexicon import spell_names
+
+
+@pytest.mark.parametrize("question, spelt", [
+    ("帕博利朱单抗联合多柔比星的ORR是多少?", "帕博利珠单抗联合多柔比星的ORR是多少?"),  # 朱 for 珠
+    ("鲁比卡丁联合多柔比兴的中位PFS是多少?", "鲁比卡丁联合多柔比星的中位PFS是多少?"),
+    ("纳武利尤单抗联合艾力布林的ORR?", "纳武利尤单抗联合艾立布林的ORR?"),
+    ("What ORR did pembrolizumab plus gemcitabin achieve?",
+     "What ORR did pembrolizumab plus gemcitabine achieve?"),  # a letter left out
+    ("What PFS did surufatenib give?", "What PFS did surufatinib give?"),  # one changed
+    ("What did lurbinectedin plus doxorubicine give?",
+     "What did lurbinectedin plus doxorubicin give?"),  # one added
+])
+def test_a_misspelt_drug_is_written_as_the_lexicon_writes_it(question: str, spelt: str) -> None:
+    assert spell_names(question) == spelt
+
+
+@pytest.mark.parametrize("text", [
+    "表柔比星联合派安普利单抗一线治疗的中位PFS是多少?",  # 表柔比星 is epirubicin, one off 多柔比星
+    "骨肉瘤肺转移患者的2年OS率是多少?",
+    "What was the ORR of ALTER-S004 with anlotinib?",
+    "软组织肉瘤患者接受了多种化疗。",  # no name near
+])
+def test_names_the_lexicon_knows_and_other_words_are_left_as_they_are(text: str) -> None:
+    assert spell_names(text) == text
+
+
+def test_the_spelt_question_names_the_drug_an_answer_must_bind() -> None:
+    q = "帕博利朱单抗联合多柔比星一线治疗晚期软组织肉瘤的ORR是多少?"
+    assert question_parts(q).entities == {"doxorubicin"}  # pembrolizumab unrecognised
+    assert question_parts(spell_names(q)).entities == {"doxorubicin", "pembrolizumab"}
+
+
+def test_the_chain_reads_the_spelt_question() -> None:
+    """``_condense`` gives every later stage (retrieval, excerpts, the checker's parts) the
+    question with its names spelt, the conversation's follow-up rewritten first."""
+    turn = SimpleNamespace(history=[], question="What ORR did pembrolizumab plus gemcitabin give?")
+    chain = SimpleNamespace(_standalone=lambda t: AnswerChain._standalone(chain, t))
+    got = AnswerChain._condense(chain, turn)  # type: ignore[arg-type]
+    assert got == "What ORR did pembrolizumab plus gemcitabine give?"
+
+
+def test_dose_escalation_asks_no_dose() -> None:
+    """"剂量爬坡阶段的中位PFS" asks a median PFS; a "not found" for a dose was added to the
+    right answer before "剂量爬坡" was a phase of its own in the lexicon."""
+    parts = question_parts("鲁比卡丁联合多柔比星在晚期肉瘤一线治疗的剂量爬坡阶段,中位PFS是多少?")
+    assert parts.measures == ("pfs",)
+    assert question_parts("What median PFS was seen in the dose-escalation phase?").measures == (
+        "pfs",)
