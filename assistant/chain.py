@@ -49,6 +49,7 @@ from .decide import (
     missing_measures,
     names_new_agent,
     not_found_sentence,
+    other_side_quote,
     question_parts,
     quote_sentence,
     scored_quote,
@@ -605,6 +606,14 @@ class AnswerChain:
                 for measure in missing_measures(parts, gate.coverage) if parts.quantity else []:
                     gate.add(not_found_sentence(measure, language), checker, counted=False)
                     gate.partial = True
+                if not parts.quantity:
+                    # two groups asked, one answered: the cited record's sentence on the other
+                    found = other_side_quote(
+                        turn.standalone, " ".join(gate.sentences), checker.views,
+                        {c.doc_id for c in checker.citations}, turn.similarities,
+                        self.settings.answer.min_quote_similarity_across)
+                    if found is not None and (found[0].n, found[1].start) not in quoted:
+                        self._show_quote(turn, checker, gate, found, quoted)
                 if not gate.partial and half_answer(parts, values, turn.standalone,
                                                     gate.sentences):
                     gate.add(NOT_FOUND_REST[language], checker, counted=False)

@@ -847,20 +847,88 @@ def sides_asked(question: str) -> tuple[str, str] | None:
     return None
 
 
+# a group bounded by a number, in either language: "16岁及以上" = "≥16 years" = "16 or older" (up),
+# "16岁以下" = "under 16" = "<16岁" (down)
+_UP_RE = re.compile(r"(?:≥|>=|>|＞|≧|\bover|\babove|\bat least|\bolder than)\s*(\d+(?:\.\d+)?)"
+                    r"|(\d+(?:\.\d+)?)\s*(?:周?岁|years?(?: old)?|yrs?)?\s*"
+                    r"(?:及以上|或以上|以上|\band (?:older|over|above)|\bor (?:older|over|above))",
+                    re.IGNORECASE)
+_DOWN_RE = re.compile(r"(?:<|≤|<=|＜|≦|未满|不满|\bunder|\bbelow|\byounger than|\bless than)\s*"
+                      r"(\d+(?:\.\d+)?)"
+                      r"|(\d+(?:\.\d+)?)\s*(?:周?岁|years?(?: old)?|yrs?)?\s*(?:及以下|以下|以内)",
+                      re.IGNORECASE)
+
+
+def group_marks(text: str) -> set[tuple[str, str]]:
+    """The groups ``text`` bounds by a number, language-free: ("up", "16") for "16岁及以上",
+    "≥16 years", "16 or older"; ("down", "16") for "16岁以下", "under 16", "<16岁"."""
+    return ({("up", m.group(1) or m.group(2)) for m in _UP_RE.finditer(text)} |
+            {("down", m.group(1) or m.group(2)) for m in _DOWN_RE.finditer(text)})
+
+
 def one_side_only(question: str, shown: str) -> bool:
     """An answer that names one of the two groups asked side by side and not the other (the
     ECOG score "16岁及以上的患者" use, and nothing of those under 16): half an answer, whatever it
-    asks — a number or not. Each group is known by the words only it has ("以上" / "以下");
-    an answer naming neither ("≥16岁…ECOG,<16岁…Lansky") is not judged."""
+    asks — a number or not. Each group is known by the words only it has ("以上" / "以下") or
+    by the bound it sets in either language ("16岁及以上" is "≥16 years old", "For patients ≥16
+    years old, ECOG…" quoted in English); an answer naming neither is not judged."""
     sides = sides_asked(question)
     if sides is None:
         return False
     a, b = (support_units(s) for s in sides)
     own_a, own_b = a - b, b - a
-    if not own_a or not own_b:
-        return False
-    said = support_units(shown)
-    return bool(own_a & said) != bool(own_b & said)
+    ma, mb = (group_marks(s) for s in sides)
+    mark_a, mark_b = ma - mb, mb - ma
+    said, said_marks = support_units(shown), group_marks(shown)
+    named = [bool(own & said) or bool(mark & said_marks)
+             for own, mark in ((own_a, mark_a), (own_b, mark_b))]
+    judged = (own_a and own_b) or (mark_a and mark_b)
+    return bool(judged) and named[0] != named[1]
+
+
+def missing_side(question: str, shown: str) -> str | None:
+    """The group asked side by side that ``shown`` leaves out (``one_side_only``), in the
+    question's words; None where both or neither are named."""
+    if not one_side_only(question, shown):
+        return None
+    sides = sides_asked(question)
+    assert sides is not None
+    said, said_marks = support_units(shown), group_marks(shown)
+    a, b = (support_units(x) for x in sides)
+    ma, mb = (group_marks(x) for x in sides)
+    names_a = bool((a - b) & said) or bool((ma - mb) & said_marks)
+    return sides[1] if names_a else sides[0]
+
+
+def other_side_quote(question: str, shown: str, views: Sequence[PassageView], docs: set[str],
+                     semantic: dict[tuple[int, int], float], min_similarity: float
+                     ) -> tuple[PassageView, SourceSentence] | None:
+    """The sentence that answers ``question`` for the group asked side by side that ``shown``
+    leaves out: of a document the answer cites (the record that states one group states the
+    other), naming that group by its own words or bound ("16岁以下" = "under 16") and not the
+    group shown, closest to the question in meaning (at least ``min_similarity``). None where
+    ``shown`` names both groups or neither. Pure."""
+    side = missing_side(question, shown)
+    sides = sides_asked(question)
+    if side is None or sides is None:
+        return None
+    other = sides[0] if side == sides[1] else sides[1]
+    own = support_units(side) - support_units(other)
+    marks = group_marks(side) - group_marks(other)
+    not_own = support_units(other) - support_units(side)
+    not_marks = group_marks(other) - group_marks(side)
+    best: tuple[float, PassageView, SourceSentence] | None = None
+    for view in views:
+        if view.chunk.doc_id not in docs:
+            continue
+        for sentence in view.sentences:
+            units, got = support_units(sentence.text), group_marks(sentence.text)
+            if not ((own & units) or (marks & got)) or (not_own & units) or (not_marks & got):
+                continue
+            score = semantic.get((view.n, sentence.start), 0.0)
+            if score >= min_similarity and (best is None or score > best[0]):
+                best = (score, view, sentence)
+    return (best[1], best[2]) if best else None
 
 
 def half_answer(parts: Parts, values: set[tuple[str, ...]], question: str,

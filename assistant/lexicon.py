@@ -247,22 +247,33 @@ def spell_names(text: str) -> str:
     """``text`` with each misspelt drug, tumour or trial arm written as the lexicon writes it:
     a run of CJK characters one character off a name of at least four ("多肉比星" ->
     "多柔比星"), a Latin word one edit off a one-word name of at least seven letters
-    ("anlotnib" -> "anlotinib"). A name the lexicon lists is left as is (表柔比星, one off
-    多柔比星, is epirubicin), and so is a misspelling two names are equally near. Used on
-    questions only. Pure."""
+    ("anlotnib" -> "anlotinib"). A name the lexicon lists is left as is, with the characters
+    next to it ("19例骨肉瘤" is no misspelt 软骨肉瘤; 表柔比星, one off 多柔比星, is
+    epirubicin), and so is a misspelling two names are equally near. Used on questions only.
+    Pure."""
+    lex = lexicon()
     masked, latin = _spellings()
+    # a window over a name any section lists is no misspelling ("19例骨肉瘤" holds 骨肉瘤, not
+    # a misspelt 软骨肉瘤)
+    known = [(m.start, m.end) for table in (lex.entities, lex.measures, lex.populations,
+                                            lex.sites) if table is not None
+             for m in table.find(text)]
+
+    def free(a: int, b: int) -> bool:
+        return not any(a < e and s < b for s, e in known)
+
     edits: list[tuple[int, int, str]] = []
     lengths = sorted({len(k) for k in masked}, reverse=True)
     for run in _CJK_WORD_RE.finditer(text):
         pos = run.start()
         while pos < run.end():
-            hit = None
+            hit: tuple[int, int, str] | None = None
             for n in lengths:
                 window = text[pos:pos + n]
-                if len(window) < n or pos + n > run.end():
+                if len(window) < n or pos + n > run.end() or not free(pos, pos + n):
                     continue
-                names = {masked.get(window[:i] + "\0" + window[i + 1:]) for i in range(n)}
-                names.discard(None)
+                names = {name for i in range(n)
+                         if (name := masked.get(window[:i] + "\0" + window[i + 1:]))}
                 if len(names) == 1:
                     hit = (pos, pos + n, names.pop())
                     break
@@ -273,7 +284,7 @@ def spell_names(text: str) -> str:
                 pos += 1
     for word in _LATIN_WORD_RE.finditer(text):
         w = word.group(0)
-        if len(w) < _SPELL_MIN_LATIN - 1:
+        if len(w) < _SPELL_MIN_LATIN - 1 or not free(word.start(), word.end()):
             continue
         near = {a for a in latin if _one_edit(w.lower(), a.lower())}
         if len(near) == 1:

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.citations import PassageView
 from assistant.decide import (
     NOT_FOUND_REST,
     half_answer,
     one_side_only,
+    other_side_quote,
     question_parts,
     sides_asked,
 )
+from assistant.types import RetrievedChunk
 
 SCORE_Q = "术前SBRT联合PD-1试验中,16岁及以上和16岁以下的患者分别用什么评分评估体能状态?"
 
@@ -90,3 +93,70 @@ def test_an_answer_naming_both_groups_is_complete(bot) -> None:
     llm.enqueue("16岁及以上的患者采用ECOG评分评估体能状态[1]。16岁以下的患者采用Lansky评分评估体能状态[1]。")
     answer = assistant.ask(SCORE_Q)
     assert "Lansky" in answer.text and not answer.partial
+
+
+# the groups named by the bound they set, in the other language: an English quote answering a
+# Chinese question names "≥16 years old" for "16岁及以上" (round 11's test reading: such a quote,
+# ECOG only, was not marked partial)
+@pytest.mark.parametrize("question, answer, half", [
+    (SCORE_Q, '文献原文(英文):"For patients ≥16 years old, ECOG score is between 0 and 2."[1]',
+     True),
+    (SCORE_Q, '文献原文(英文):"For patients under 16 years old, Lansky score is at least 70."[1]',
+     True),
+    (SCORE_Q, '"For patients ≥16 years old, ECOG score is between 0 and 2." "For patients under '
+              '16 years old, Lansky score is at least 70."[1]', False),
+    ("Which scores are used for patients aged 16 or older and for those under 16, respectively?",
+     "16岁以下的患者用Lansky评分[1]。", True),
+    ("Which scores are used for patients aged 16 or older and for those under 16, respectively?",
+     "Patients aged 16 or older use the ECOG score and those under 16 the Lansky score [1].",
+     False),
+])
+def test_one_side_only_across_languages(question: str, answer: str, half: bool) -> None:
+    assert one_side_only(question, answer) is half
+
+
+@pytest.mark.parametrize("text, marks", [
+    ("16岁及以上", {("up", "16")}),
+    ("For patients ≥16 years old", {("up", "16")}),
+    ("patients aged 16 or older", {("up", "16")}),
+    ("16岁以下", {("down", "16")}),
+    ("those under 16", {("down", "16")}),
+    ("<16岁", {("down", "16")}),
+    ("aged 18-70 years", set()),
+])
+def test_group_marks(text: str, marks: set) -> None:
+    from assistant.decide import group_marks
+
+    assert group_marks(text) == marks
+
+
+RECORD = RetrievedChunk(
+    chunk_id="r1", doc_id="sbrt-record", title="Pre-operative SBRT plus PD-1 blockade", start=0,
+    end=200, language="en",
+    text="Inclusion criteria\nAged 12-75 years.\nFor patients ≥16 years old, ECOG score is between "
+         "0 and 2.\nFor patients under 16 years old, Lansky score is at least 70.\nAdequate "
+         "organ function.")
+ECOG_ONLY = '文献原文(英文):"For patients ≥16 years old, ECOG score is between 0 and 2."[1]'
+
+
+def _similar(view, close: float = 0.7) -> dict:
+    """Stands in for the embedder's cosines: every sentence of the record close to the
+    question (so only the group rule chooses)."""
+    return {(view.n, s.start): close for s in view.sentences}
+
+
+def test_the_other_groups_sentence_of_the_cited_record_is_quoted() -> None:
+    view = PassageView.of(1, RECORD)
+    found = other_side_quote(SCORE_Q, ECOG_ONLY, [view], {"sbrt-record"}, _similar(view), 0.5)
+    assert found is not None and found[1].text.startswith("For patients under 16 years old")
+
+
+@pytest.mark.parametrize("shown, docs, close", [
+    (ECOG_ONLY, {"another-record"}, 0.7),  # only a document the answer cites
+    (ECOG_ONLY, {"sbrt-record"}, 0.3),  # not close enough to the question in meaning
+    ('"For patients ≥16 years old, ECOG…" "For patients under 16 years old, Lansky…"[1]',
+     {"sbrt-record"}, 0.7),  # both groups answered already
+])
+def test_no_other_group_quote(shown: str, docs: set, close: float) -> None:
+    view = PassageView.of(1, RECORD)
+    assert other_side_quote(SCORE_Q, shown, [view], docs, _similar(view, close), 0.5) is None
