@@ -47,6 +47,7 @@ from .claims import (
     sentence_claims,
     value_phrase,
     value_tail,
+    value_term,
     without_measure_names,
 )
 from .injection import PLACEHOLDER, instruction_spans, is_instruction, neutralise
@@ -567,9 +568,17 @@ class AnswerChecker:
         sims = self.similarity([bare], [v.chunk for v in self.views])
         return {v.n: float(sims[0][j]) for j, v in enumerate(self.views)}
 
-    def _about(self, clause: str, binding: Binding, semantic: dict[int, float]) -> bool:
-        """The binding sentence is about the answer's clause: shared words in one language,
-        semantic similarity across languages."""
+    def _about(self, clause: str, binding: Binding, semantic: dict[int, float],
+               term: str | None = None) -> bool:
+        """The binding sentence is about the answer's clause: the lexicon term the answer's
+        value is of is the source value's term (the answer's "diarrhoea … 84%" for the source's
+        "腹泻(84%)", not for "恶心(84%)"), else shared words in one language, semantic
+        similarity across languages."""
+        source = binding.sentence.text
+        theirs = (value_term(source, binding.claim, binding.sentence.claims)
+                  if binding.claim is not None else None)
+        if term is not None and theirs is not None:
+            return term == theirs
         if binding.view.chunk.language != self.language:
             return semantic[binding.view.n] >= self.min_semantic
         # a generic measure name ("发生率", "rate") says nothing of what the number is about:
@@ -618,7 +627,8 @@ class AnswerChecker:
                 # no measure names what the number is: the source sentence itself must be
                 # about what the answer says ("术后2年恢复跑步" is not "2年OS率")
                 clause = clause_text(content, claim)
-                found = [b for b in found if self._about(clause, b, semantic)]
+                term = value_term(content, claim, claims)
+                found = [b for b in found if self._about(clause, b, semantic, term)]
             prev_end = claim.quantity.end
             # one source statement backs one statement of the answer: "the left arm 28.3
             # months, the right arm 28.3 months" from a source that gives 28.3 once is half made
