@@ -467,6 +467,12 @@ def terms_in(text: str, lex: Lexicon | None = None) -> set[str]:
     return table.keys_in(normalise_text(text)) if table is not None else set()
 
 
+def cues_in(text: str, lex: Lexicon | None = None) -> set[str]:
+    """The lexicon's ``cues`` named in ``text`` ("definition" for 定义 and for "defined as")."""
+    table = (lex or lexicon()).cues
+    return table.keys_in(normalise_text(text)) if table is not None else set()
+
+
 def value_term(text: str, claim: Claim, claims: list[Claim]) -> str | None:
     """The lexicon term ``claim``'s value is of in ``text``: the nearest term before the value
     with no other value between ("腹泻(84%)、恶心(54%)": 84 is diarrhoea's, 54 nausea's), else

@@ -19,13 +19,14 @@ from ingest.keywords import anchor_terms, support_units, tokenize
 from ingest.text import split_sentences, weighted_len
 
 from .citations import expects_quantity, extract_numbers
-from .claims import entities_in, measures_in, terms_in
+from .claims import cues_in, entities_in, measures_in, terms_in
 
 # semantic(sentences) -> cosine of the question with each sentence (EmbeddingGemma), or None
 Semantic = Callable[[Sequence[str]], Sequence[float]]
 MEASURE_WEIGHT = 1.0  # a sentence naming the asked measure (SRE = 骨相关事件) in any language
 ENTITY_WEIGHT = 0.3  # ... naming an asked subject (drug, trial, tumour)
 TERM_WEIGHT = 0.5  # ... naming an asked term that binds no number (腹泻 = diarrhoea)
+CUE_WEIGHT = 1.5  # ... naming what else is asked about (定义 = "defined as", 联系人 = contact)
 SEMANTIC_WEIGHT = 2.0  # cosine above the passage's mean, scaled
 
 ELLIPSIS = "…"
@@ -40,7 +41,7 @@ def question_terms(question: str) -> tuple[set[str], set[str], bool]:
 
 def sentence_score(sentence: str, units: set[str], exact: set[str], wants_number: bool,
                    measures: set[str] | None = None, entities: set[str] | None = None,
-                   terms: set[str] | None = None) -> float:
+                   terms: set[str] | None = None, cues: set[str] | None = None) -> float:
     """How likely ``sentence`` helps answer a question with these terms: shared words, exact
     terms, a number for a quantity question, and — through the bilingual lexicon — the asked
     measure and subjects whatever words or language the sentence uses for them."""
@@ -55,6 +56,8 @@ def sentence_score(sentence: str, units: set[str], exact: set[str], wants_number
         score += ENTITY_WEIGHT * len(entities & entities_in(sentence))
     if terms:
         score += TERM_WEIGHT * len(terms & terms_in(sentence))
+    if cues:
+        score += CUE_WEIGHT * len(cues & cues_in(sentence))
     return score
 
 
@@ -109,9 +112,11 @@ def excerpt(text: str, question: str, budget: int, semantic: Semantic | None = N
         return text
     units, exact, wants_number = question_terms(question)
     measures, entities, terms = measures_in(question), entities_in(question), terms_in(question)
+    cues = cues_in(question)
 
     def score(a: int, b: int) -> float:
-        return sentence_score(text[a:b], units, exact, wants_number, measures, entities, terms)
+        return sentence_score(text[a:b], units, exact, wants_number, measures, entities, terms,
+                              cues)
 
     spans = [(s.start, s.end) for s in split_sentences(text) if text[s.start:s.end].strip()]
     if not spans:
@@ -159,6 +164,7 @@ def select_sentences(texts: Sequence[str], question: str, budget: int,
     none, where fixed windows per passage spend the budget evenly."""
     units, exact, wants_number = question_terms(question)
     measures, entities, terms = measures_in(question), entities_in(question), terms_in(question)
+    cues = cues_in(question)
     cands: list[tuple[float, int, int, int]] = []  # (score, passage, start, end)
     pieces: list[str] = []
     for i, text in enumerate(texts):
@@ -177,7 +183,8 @@ def select_sentences(texts: Sequence[str], question: str, budget: int,
             while end > start and text[end - 1].isspace():
                 end -= 1
             piece = text[start:end]
-            score = sentence_score(piece, units, exact, wants_number, measures, entities, terms)
+            score = sentence_score(piece, units, exact, wants_number, measures, entities,
+                                   terms, cues)
             score += RANK_WEIGHT * (len(texts) - i) / max(1, len(texts))
             cands.append((score, i, start, end))
             pieces.append(piece)

@@ -85,6 +85,7 @@ class Lexicon:
     # unit key -> the measure a value in that unit is of ("mg": dose, "mm": size)
     unit_measures: dict[str, str] = field(default_factory=dict)
     terms: Table | None = None  # words matched across languages that bind no number (腹泻)
+    cues: Table | None = None  # what else a question asks about (定义 = defined as): evidence only
 
     def units_of(self, measure: str) -> frozenset[str]:
         """The units whose values are values of ``measure`` (``unit_measures``)."""
@@ -118,7 +119,8 @@ def lexicon() -> Lexicon:
                                     (data.get("population_axes") or {}).items() for p in keys},
                    unit_measures={unit: measure for measure, units in
                                   (data.get("unit_measures") or {}).items() for unit in units},
-                   terms=_table(data["terms"]) if data.get("terms") else None)
+                   terms=_table(data["terms"]) if data.get("terms") else None,
+                   cues=_table(data["cues"]) if data.get("cues") else None)
 
 # a biomarker named between the level and "expression": "low CDK4 expression", "CDK4低表达"
 _MARKER_LEVEL_RE = re.compile(r"\b(?P<level>low|high|over|under)[- ](?:[A-Za-z0-9/-]{2,12} )?"

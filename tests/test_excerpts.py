@@ -348,6 +348,24 @@ def test_best_sentences_match_the_lexicons_terms_across_languages(question: str)
     assert "腹泻(84%)" in kept and "142" not in kept
 
 
+# the lexicon's cues (what is asked about that is no measure or term) choose across languages
+# too: "怎么定义" reads the sentence that says "defined as", not the one sharing the trial's words
+RECORD = ("Resectable pulmonary nodules are treated with SBRT and PD-1 before surgery. "
+          "Resectable nodules are defined as nodule(s) removable by wedge resection. "
+          "SBRT is given to pulmonary nodules in five fractions.")
+
+
+@pytest.mark.parametrize(("question", "kept"), [
+    ("可切除肺结节是怎么定义的?", "defined as"),
+    ("中心联系人是谁?", "Central trial contact"),
+])
+def test_best_sentences_match_the_lexicons_cues_across_languages(question: str,
+                                                                kept: str) -> None:
+    text = RECORD + " Central trial contact: Xing Zhang. Nodules are counted on CT."
+    (out,) = select_sentences([text], question, budget=80)
+    assert kept in out and "five fractions" not in out
+
+
 # a sentence split at its semicolons: the answer's two clauses and a short one between them
 NAIVE = ("EZH-202研究共入组62例患者。在初次治疗的ES患者,ORR为25%;患者中位响应时间为41.1周;DCR为42%;"
          "在复发和难治性的患者中,DCR达到16%。该药获批二线适应症。")
