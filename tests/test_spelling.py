@@ -12,8 +12,10 @@ from types import SimpleNamespace
 import pytest
 
 from assistant.chain import AnswerChain
+from assistant.citations import check_answer
 from assistant.decide import question_parts
 from assistant.lexicon import spell_names
+from assistant.types import RetrievedChunk
 
 
 @pytest.mark.parametrize("question, spelt", [
@@ -67,3 +69,25 @@ def test_dose_escalation_asks_no_dose() -> None:
     assert parts.measures == ("pfs",)
     assert question_parts("What median PFS was seen in the dose-escalation phase?").measures == (
         "pfs",)
+
+
+# another formulation is another drug (dev d7-07 / d7-08): "脂质体阿霉素联合异环磷酰胺" got
+# ALTER-S004's ORR (anlotinib with conventional doxorubicin and ifosfamide), shown as checked
+ALTER = RetrievedChunk(
+    chunk_id="c1", doc_id="d1", title="2023年骨与软组织肉瘤药物治疗进展", language="zh", start=0,
+    end=120, text="ALTER-S004研究针对28例不可切除软组织肉瘤患者采用安罗替尼联合化疗"
+                  "(阿霉素和异环磷酰胺)的新辅助治疗方案,其ORR为28.57%,疾病控制率100%。")
+
+
+@pytest.mark.parametrize("question, answer, shown", [
+    ("脂质体阿霉素联合异环磷酰胺治疗不可切除软组织肉瘤的ORR是多少?", "ORR为28.57%[1]。", False),
+    ("What ORR did pegylated liposomal doxorubicin plus ifosfamide achieve?",
+     "The ORR was 28.57% [1].", False),
+    ("阿霉素联合异环磷酰胺治疗不可切除软组织肉瘤的ORR是多少?", "ORR为28.57%[1]。", True),  # control
+])
+def test_a_liposomal_formulation_is_no_doxorubicin_figure(question: str, answer: str,
+                                                        shown: bool) -> None:
+    assert question_parts(question).entities >= ({"ifosfamide"})
+    lang = "en" if question.isascii() else "zh"
+    result = check_answer(answer, [ALTER], lang, question=question)
+    assert (result.citations != []) is shown, result.checks
