@@ -859,6 +859,9 @@ _DOWN_RE = re.compile(r"(?:<|≤|<=|＜|≦|未满|不满|\bunder|\bbelow|\byoun
                       re.IGNORECASE)
 
 
+SIDE_SIMILARITY_RATIO = 0.9  # the other group's sentence: nearly as close as the one shown
+
+
 def group_marks(text: str) -> set[tuple[str, str]]:
     """The groups ``text`` bounds by a number, language-free: ("up", "16") for "16岁及以上",
     "≥16 years", "16 or older"; ("down", "16") for "16岁以下", "under 16", "<16岁"."""
@@ -906,29 +909,43 @@ def other_side_quote(question: str, shown: str, views: Sequence[PassageView], do
     """The sentence that answers ``question`` for the group asked side by side that ``shown``
     leaves out: of a document the answer cites (the record that states one group states the
     other), naming that group by its own words or bound ("16岁以下" = "under 16") and not the
-    group shown, closest to the question in meaning (at least ``min_similarity``). None where
-    ``shown`` names both groups or neither. Pure."""
+    group shown, closest to the question in meaning — at least ``min_similarity``, or nearly
+    as close as (``SIDE_SIMILARITY_RATIO`` of) the sentence there naming the group shown: a
+    record's two parallel criteria ("For patients ≥16 years old, ECOG…" / "For patients under
+    16 years old, Lansky…") are about equally far from a question in another language. None
+    where ``shown`` names both groups or neither. Pure."""
     side = missing_side(question, shown)
     sides = sides_asked(question)
     if side is None or sides is None:
         return None
     other = sides[0] if side == sides[1] else sides[1]
-    own = support_units(side) - support_units(other)
-    marks = group_marks(side) - group_marks(other)
-    not_own = support_units(other) - support_units(side)
-    not_marks = group_marks(other) - group_marks(side)
-    best: tuple[float, PassageView, SourceSentence] | None = None
-    for view in views:
-        if view.chunk.doc_id not in docs:
-            continue
-        for sentence in view.sentences:
-            units, got = support_units(sentence.text), group_marks(sentence.text)
-            if not ((own & units) or (marks & got)) or (not_own & units) or (not_marks & got):
+
+    def best_naming(group: str, not_group: str) -> tuple[float, PassageView, SourceSentence] | None:
+        own = support_units(group) - support_units(not_group)
+        marks = group_marks(group) - group_marks(not_group)
+        not_own = support_units(not_group) - support_units(group)
+        not_marks = group_marks(not_group) - group_marks(group)
+        best: tuple[float, PassageView, SourceSentence] | None = None
+        for view in views:
+            if view.chunk.doc_id not in docs:
                 continue
-            score = semantic.get((view.n, sentence.start), 0.0)
-            if score >= min_similarity and (best is None or score > best[0]):
-                best = (score, view, sentence)
-    return (best[1], best[2]) if best else None
+            for sentence in view.sentences:
+                units, got = support_units(sentence.text), group_marks(sentence.text)
+                if (not ((own & units) or (marks & got)) or (not_own & units)
+                        or (not_marks & got)):
+                    continue
+                score = semantic.get((view.n, sentence.start), 0.0)
+                if best is None or score > best[0]:
+                    best = (score, view, sentence)
+        return best
+
+    found = best_naming(side, other)
+    if found is None:
+        return None
+    floor = min_similarity
+    if (twin := best_naming(other, side)) is not None:
+        floor = min(floor, SIDE_SIMILARITY_RATIO * twin[0])
+    return (found[1], found[2]) if found[0] >= floor else None
 
 
 def half_answer(parts: Parts, values: set[tuple[str, ...]], question: str,
