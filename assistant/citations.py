@@ -45,6 +45,7 @@ from .claims import (
     other_subgroup,
     pick_label,
     sentence_claims,
+    terms_in,
     value_phrase,
     value_tail,
     value_term,
@@ -404,7 +405,10 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                 if other_subgroup(s.text, c, f"{answer}\n{question}", question):
                     continue  # "其中AS类型患者ORR最高(43%)" is no ORR of all patients
                 if phrase and view.chunk.language == language:
-                    shared = len(phrase & support_units(clause)) / len(phrase)
+                    # a lexicon term counts as the words of each of its names ("中危组" is the
+                    # "中风险组(n=625)")
+                    words = support_units(clause) | {TERM_UNIT + t for t in terms_in(clause)}
+                    shared = len(phrase & words) / len(phrase)
                     if not shared or shared < phrase_share:
                         continue  # "R0切除率约为28.57%" is not "其ORR为28.57%"
                 if c.label:
@@ -436,6 +440,7 @@ def _source_key(binding: Binding) -> tuple[str, int]:
 SentenceSimilarity = Mapping[tuple[int, int], float]
 RIVAL_MARGIN = 0.25  # how much better another value's sentence must match the question
 TAIL_SHARE = 0.6  # of the words after a value that name it, the share the source must have
+TERM_UNIT = "term:"  # a lexicon term among a phrase's words, whichever of its names is written
 
 
 def question_relevance(question_units: set[str], view: PassageView, sentence: SourceSentence,
@@ -609,7 +614,8 @@ class AnswerChecker:
             subjects = ((entities_in(clause_text(content, claim)) or named or
                          self.question_entities) | self.question_studies
                         ) - {"year:" + claim.quantity.value}
-            phrase = (support_units(value_phrase(content, claim.quantity.start))
+            before = value_phrase(content, claim.quantity.start)
+            phrase = (support_units(before) | {TERM_UNIT + t for t in terms_in(before)}
                       if not claim.measures else None)
             share = 0.0
             if phrase is not None and not phrase:
