@@ -32,6 +32,7 @@ from .claims import (
     cites_literature,
     clause_conflict,
     clauses,
+    directions_in,
     entities_in,
     extract_quantities,
     is_calendar_year,
@@ -673,12 +674,14 @@ class AnswerChecker:
         order = sorted(self.views, key=lambda v: (v.n not in cited,
                                                   -max(scores[v.n], semantic[v.n])))
         units = support_units(bare)
+        # a comparison is supported only by a sentence going the same way ("更低", never "更高")
+        ways = directions_in(bare)
         for v in order:
             if not subjects <= v.entities:
                 continue
             if scores[v.n] >= self.min_overlap or semantic[v.n] >= self.min_semantic:
-                best = max(v.sentences, key=lambda s: len(support_units(s.text) & units),
-                           default=None)
+                best = max((s for s in v.sentences if ways <= directions_in(s.text)),
+                           key=lambda s: len(support_units(s.text) & units), default=None)
                 if best is not None:
                     self.subjects |= best.context
                     return [Binding(v, best)]

@@ -473,6 +473,12 @@ def cues_in(text: str, lex: Lexicon | None = None) -> set[str]:
     return table.keys_in(normalise_text(text)) if table is not None else set()
 
 
+def directions_in(text: str, lex: Lexicon | None = None) -> set[str]:
+    """Which ways the comparisons of ``text`` go ("down" for 更低 and for "lower")."""
+    table = (lex or lexicon()).directions
+    return table.keys_in(normalise_text(text)) if table is not None else set()
+
+
 def value_term(text: str, claim: Claim, claims: list[Claim]) -> str | None:
     """The lexicon term ``claim``'s value is of in ``text``: the nearest term before the value
     with no other value between ("腹泻(84%)、恶心(54%)": 84 is diarrhoea's, 54 nausea's), else

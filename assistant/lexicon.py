@@ -86,6 +86,7 @@ class Lexicon:
     unit_measures: dict[str, str] = field(default_factory=dict)
     terms: Table | None = None  # words matched across languages that bind no number (腹泻)
     cues: Table | None = None  # what else a question asks about (定义 = defined as): evidence only
+    directions: Table | None = None  # which way a comparison goes (更低 = lower)
 
     def units_of(self, measure: str) -> frozenset[str]:
         """The units whose values are values of ``measure`` (``unit_measures``)."""
@@ -120,7 +121,8 @@ def lexicon() -> Lexicon:
                    unit_measures={unit: measure for measure, units in
                                   (data.get("unit_measures") or {}).items() for unit in units},
                    terms=_table(data["terms"]) if data.get("terms") else None,
-                   cues=_table(data["cues"]) if data.get("cues") else None)
+                   cues=_table(data["cues"]) if data.get("cues") else None,
+                   directions=_table(data["directions"]) if data.get("directions") else None)
 
 # a biomarker named between the level and "expression": "low CDK4 expression", "CDK4低表达"
 _MARKER_LEVEL_RE = re.compile(r"\b(?P<level>low|high|over|under)[- ](?:[A-Za-z0-9/-]{2,12} )?"
