@@ -44,9 +44,9 @@ from .claims import (
     numbers_of,
     opens_study,
     other_subgroup,
+    phrase_words,
     pick_label,
     sentence_claims,
-    terms_in,
     value_phrase,
     value_tail,
     value_term,
@@ -408,8 +408,7 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                 if phrase and view.chunk.language == language:
                     # a lexicon term counts as the words of each of its names ("中危组" is the
                     # "中风险组(n=625)")
-                    words = support_units(clause) | {TERM_UNIT + t for t in terms_in(clause)}
-                    shared = len(phrase & words) / len(phrase)
+                    shared = len(phrase & phrase_words(clause)) / len(phrase)
                     if not shared or shared < phrase_share:
                         continue  # "R0切除率约为28.57%" is not "其ORR为28.57%"
                 if c.label:
@@ -441,7 +440,6 @@ def _source_key(binding: Binding) -> tuple[str, int]:
 SentenceSimilarity = Mapping[tuple[int, int], float]
 RIVAL_MARGIN = 0.25  # how much better another value's sentence must match the question
 TAIL_SHARE = 0.6  # of the words after a value that name it, the share the source must have
-TERM_UNIT = "term:"  # a lexicon term among a phrase's words, whichever of its names is written
 
 
 def question_relevance(question_units: set[str], view: PassageView, sentence: SourceSentence,
@@ -615,8 +613,7 @@ class AnswerChecker:
             subjects = ((entities_in(clause_text(content, claim)) or named or
                          self.question_entities) | self.question_studies
                         ) - {"year:" + claim.quantity.value}
-            before = value_phrase(content, claim.quantity.start)
-            phrase = (support_units(before) | {TERM_UNIT + t for t in terms_in(before)}
+            phrase = (phrase_words(value_phrase(content, claim.quantity.start))
                       if not claim.measures else None)
             share = 0.0
             if phrase is not None and not phrase:
@@ -680,7 +677,8 @@ class AnswerChecker:
             if not subjects <= v.entities:
                 continue
             if scores[v.n] >= self.min_overlap or semantic[v.n] >= self.min_semantic:
-                best = max((s for s in v.sentences if ways <= directions_in(s.text)),
+                best = max((s for s in v.sentences
+                            if not ways or ways <= directions_in(s.text)),
                            key=lambda s: len(support_units(s.text) & units), default=None)
                 if best is not None:
                     self.subjects |= best.context

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-from .lexicon import Lexicon, Mention, lexicon
+from .lexicon import Lexicon, Mention, Table, lexicon
 
 # A number not glued to a name in front (IDH1, PD-1, ALTER-S004, q3w are names); a letter
 # after it is allowed only when it starts a unit (1000mg, 4mCi, 20mm).
@@ -461,22 +461,35 @@ def entities_in(text: str, lex: Lexicon | None = None) -> set[str]:
     return found
 
 
+def _keys_in(table: Table | None, text: str) -> set[str]:
+    """The keys of an optional lexicon section named in ``text`` (none without the section)."""
+    return table.keys_in(normalise_text(text)) if table is not None else set()
+
+
 def terms_in(text: str, lex: Lexicon | None = None) -> set[str]:
     """The lexicon's ``terms`` named in ``text`` ("diarrhoea" for 腹泻 and for diarrhea)."""
-    table = (lex or lexicon()).terms
-    return table.keys_in(normalise_text(text)) if table is not None else set()
+    return _keys_in((lex or lexicon()).terms, text)
 
 
 def cues_in(text: str, lex: Lexicon | None = None) -> set[str]:
     """The lexicon's ``cues`` named in ``text`` ("definition" for 定义 and for "defined as")."""
-    table = (lex or lexicon()).cues
-    return table.keys_in(normalise_text(text)) if table is not None else set()
+    return _keys_in((lex or lexicon()).cues, text)
 
 
 def directions_in(text: str, lex: Lexicon | None = None) -> set[str]:
     """Which ways the comparisons of ``text`` go ("down" for 更低 and for "lower")."""
-    table = (lex or lexicon()).directions
-    return table.keys_in(normalise_text(text)) if table is not None else set()
+    return _keys_in((lex or lexicon()).directions, text)
+
+
+TERM_KEY = "term:"  # a lexicon term among a phrase's words, whichever of its names is written
+
+
+def phrase_words(text: str) -> set[str]:
+    """The words naming a value ("中危组有"): content words / CJK bigrams, and each lexicon
+    term as one key, so "中危组" and "中风险组" share a word. Pure."""
+    from ingest.keywords import support_units
+
+    return support_units(text) | {TERM_KEY + t for t in terms_in(text)}
 
 
 def value_term(text: str, claim: Claim, claims: list[Claim]) -> str | None:

@@ -39,6 +39,16 @@ def question_terms(question: str) -> tuple[set[str], set[str], bool]:
             expects_quantity(question))
 
 
+def question_keys(question: str) -> tuple[set[str], set[str], bool, set[str], set[str],
+                                           set[str], set[str]]:
+    """What a sentence is scored against (``sentence_score``'s arguments after the sentence):
+    the question's words, exact terms, whether it wants a number, and its lexicon measures,
+    subjects, terms and cues."""
+    units, exact, wants_number = question_terms(question)
+    return (units, exact, wants_number, measures_in(question), entities_in(question),
+            terms_in(question), cues_in(question))
+
+
 def sentence_score(sentence: str, units: set[str], exact: set[str], wants_number: bool,
                    measures: set[str] | None = None, entities: set[str] | None = None,
                    terms: set[str] | None = None, cues: set[str] | None = None) -> float:
@@ -110,13 +120,10 @@ def excerpt(text: str, question: str, budget: int, semantic: Semantic | None = N
     the question with each sentence (words alone miss "骨相关事件" = "SRE")."""
     if budget <= 0 or weighted_len(text) <= budget:
         return text
-    units, exact, wants_number = question_terms(question)
-    measures, entities, terms = measures_in(question), entities_in(question), terms_in(question)
-    cues = cues_in(question)
+    asked = question_keys(question)
 
     def score(a: int, b: int) -> float:
-        return sentence_score(text[a:b], units, exact, wants_number, measures, entities, terms,
-                              cues)
+        return sentence_score(text[a:b], *asked)
 
     spans = [(s.start, s.end) for s in split_sentences(text) if text[s.start:s.end].strip()]
     if not spans:
@@ -162,9 +169,7 @@ def select_sentences(texts: Sequence[str], question: str, budget: int,
     ("" for a passage with none kept). A sentence longer than ``max_sentence`` is cut to its
     best run of clauses first. A strong passage can give several sentences and a weak one
     none, where fixed windows per passage spend the budget evenly."""
-    units, exact, wants_number = question_terms(question)
-    measures, entities, terms = measures_in(question), entities_in(question), terms_in(question)
-    cues = cues_in(question)
+    asked = question_keys(question)
     cands: list[tuple[float, int, int, int]] = []  # (score, passage, start, end)
     pieces: list[str] = []
     for i, text in enumerate(texts):
@@ -183,8 +188,7 @@ def select_sentences(texts: Sequence[str], question: str, budget: int,
             while end > start and text[end - 1].isspace():
                 end -= 1
             piece = text[start:end]
-            score = sentence_score(piece, units, exact, wants_number, measures, entities,
-                                   terms, cues)
+            score = sentence_score(piece, *asked)
             score += RANK_WEIGHT * (len(texts) - i) / max(1, len(texts))
             cands.append((score, i, start, end))
             pieces.append(piece)

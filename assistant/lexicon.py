@@ -111,18 +111,22 @@ class Lexicon:
 def lexicon() -> Lexicon:
     raw = resources.files("assistant").joinpath("data/lexicon.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(raw)
+
+    def optional(name: str) -> Table | None:
+        return _table(data[name]) if data.get(name) else None
+
     return Lexicon(measures=_table(data["measures"]), units=_table(data["units"], glued=True),
                    entities=_table(data["entities"]), arms=frozenset(data.get("arms", [])),
                    tumours=frozenset(data.get("tumours", [])),
-                   populations=_table(data["populations"]) if data.get("populations") else None,
-                   sites=_table(data["sites"]) if data.get("sites") else None,
+                   populations=optional("populations"),
+                   sites=optional("sites"),
                    population_axes={p: axis for axis, keys in
                                     (data.get("population_axes") or {}).items() for p in keys},
                    unit_measures={unit: measure for measure, units in
                                   (data.get("unit_measures") or {}).items() for unit in units},
-                   terms=_table(data["terms"]) if data.get("terms") else None,
-                   cues=_table(data["cues"]) if data.get("cues") else None,
-                   directions=_table(data["directions"]) if data.get("directions") else None)
+                   terms=optional("terms"),
+                   cues=optional("cues"),
+                   directions=optional("directions"))
 
 # a biomarker named between the level and "expression": "low CDK4 expression", "CDK4低表达"
 _MARKER_LEVEL_RE = re.compile(r"\b(?P<level>low|high|over|under)[- ](?:[A-Za-z0-9/-]{2,12} )?"
