@@ -49,6 +49,7 @@ from .decide import (
     missing_measures,
     names_new_agent,
     not_found_sentence,
+    off_question,
     other_side_quote,
     question_parts,
     quote_sentence,
@@ -408,6 +409,9 @@ class AnswerChain:
             gate.wrong_language += 1
             gate.foreign.append(sentence)  # translated and checked at the end if needed
             return
+        if off_question(turn.standalone, gate.parts, sentence):
+            checker.drop(sentence)  # a number of something not asked
+            return
         before = checker.supported
         shown = checker.check(sentence)
         if shown is None:
@@ -429,6 +433,9 @@ class AnswerChain:
         turn.timings["translate_s"] = time.perf_counter() - t0
         for sentence in split_answer(text):
             if not sentence_language_ok(sentence, turn.language):
+                continue
+            if off_question(turn.standalone, gate.parts, sentence):
+                checker.drop(sentence)
                 continue
             before = checker.supported
             shown = checker.check(sentence)

@@ -558,6 +558,13 @@ class AnswerChecker:
             self.parts.append(shown)
         return shown
 
+    def drop(self, sentence: str) -> None:
+        """Record a draft sentence held back unchecked: it states something the question does
+        not ask (``decide.off_question``)."""
+        bare, cited = parse_markers(sentence)
+        self.checks.append(SentenceCheck(text=bare, supported=False, cited=cited,
+                                         action="dropped"))
+
     def _restates(self, units: set[str], claims: list[Claim]) -> bool:
         """The sentence only says the question again: its words and numbers are the
         question's ("The Lansky score is required for patients under 16 [1].")."""

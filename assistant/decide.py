@@ -523,6 +523,41 @@ def answers_question(parts: Parts, covered: Coverage) -> bool:
     return True
 
 
+# Where no lexicon measure names what a quantity question asks ("未使用蒽环类药物的患者占多少?"),
+# the binding cannot tell an answer's number from another number of the same passage: "24.8%的
+# 患者接受了维持化疗" binds its source and answers nothing asked. Such a sentence must share this
+# much of the words of the question's asking clause (without its ask words); on dev the answers
+# shown share 0.43 to 1.00 of them, the off-question ones 0.06 to 0.18.
+ASK_CLAUSE_OVERLAP = 0.3
+_ASKS_RE = re.compile(r"多少|多久|多长|多大|几|什么|哪|\b(?:what|which|how)\b", re.IGNORECASE)
+_ASK_WORDS_RE = re.compile(r"多少|多久|多长时间|多长|多大|几|什么|哪些|哪|\b(?:what|which|how|"
+                           r"many|much|long|often|share|percentage|proportion|the|of|in|is|"
+                           r"was|were|are|did|does|do|a|an)\b", re.IGNORECASE)
+
+
+def ask_clause(question: str) -> str:
+    """The clause of a question that asks (the first with an ask word), without the ask words:
+    "RMS2005研究的化疗方案中,未使用蒽环类药物的患者占多少?" -> "未使用蒽环类药物的患者占 , "."""
+    clauses = [c for c in re.split(r"[,，;；:：?？]", question) if c.strip()]
+    asking = next((c for c in clauses if _ASKS_RE.search(c)), question)
+    return _ASK_WORDS_RE.sub(" , ", asking)
+
+
+def off_question(question: str, parts: Parts, sentence: str) -> bool:
+    """A draft sentence that states a number about something other than what the question asks,
+    where no lexicon measure names it: it shares too little of the asking clause's words
+    (``ASK_CLAUSE_OVERLAP``). False where a measure is asked (the binding checks that), where
+    no number is asked or stated, and where the asking clause has too few words to tell."""
+    if not parts.quantity or parts.measures:
+        return False
+    if not numbers_of(MARKER_RE.sub("", sentence)):
+        return False
+    asked = support_units(ask_clause(question))
+    if len(asked) < 3:
+        return False
+    return len(asked & support_units(sentence)) < ASK_CLAUSE_OVERLAP * len(asked)
+
+
 def decline_reason(*, out_of_scope: bool, model_declined: bool, wrong_language: bool,
                    supported: int, quantity: bool) -> str:
     """Why an answer that shows nothing is declined (``Answer.abstain_reason``), first rule
