@@ -47,6 +47,7 @@ from .claims import (
     sentence_claims,
     sentence_horizons,
     subgroups_asked,
+    terms_in,
 )
 from .lexicon import (
     Mention,
@@ -552,7 +553,10 @@ def off_question(question: str, parts: Parts, sentence: str) -> bool:
         return False
     if not numbers_of(MARKER_RE.sub("", sentence)):
         return False
-    asked = support_units(ask_clause(question))
+    clause = ask_clause(question)
+    if terms_in(clause) & terms_in(sentence):
+        return False  # the asked term by any of its names ("中危组" asked, "中风险组" said)
+    asked = support_units(clause)
     if len(asked) < 3:
         return False
     return len(asked & support_units(sentence)) < ASK_CLAUSE_OVERLAP * len(asked)

@@ -36,6 +36,9 @@ def test_ask_clause_is_the_clause_that_asks(question: str, clause_words: list) -
     (ORGAN_Q, "Main organ function must meet the criteria within 7 days of treatment [1].", False),
     (INI1_Q, "About 20% of patients respond [1].", True),
     (INI1_Q, "More than 90% of epithelioid sarcoma patients lose INI1 [1].", False),
+    # the asked term by another of its names (a lexicon term): "中风险组" is "中危组"
+    ("RMS2005按危险度分组,中危组和高危组分别有多少例?", "RMS2005研究中风险组625例[1]。", False),
+    ("RMS2005按危险度分组,中危组和高危组分别有多少例?", "RMS2005研究共纳入1733例患者[1]。", True),
     # not this rule's: a sentence without a number, a lexicon measure asked, no number asked
     (RMS_Q, "该研究为多中心研究[1]。", False),
     ("ALTER-S004研究的ORR是多少?", "24.8%的患者接受了维持化疗[1]。", False),
