@@ -444,6 +444,9 @@ _EN_ASK_RE = re.compile(r"\b(?:what|which|how)\b(?:\s+(?:is|was|were|are|did|doe
                         re.IGNORECASE)
 
 
+VALUE_KIND_RE = re.compile(r"(?:share|percentage|proportion|fraction|percent)s?", re.IGNORECASE)
+
+
 def asked_phrase(question: str) -> str:
     """The words that name what a question asks for, where no lexicon measure does:
     "…转化治疗后的R0切除率是多少?" -> "R0切除率"; "Which anti-PD-1 antibody is given…" ->
@@ -452,7 +455,14 @@ def asked_phrase(question: str) -> str:
         if re.search(r"\bhow (?:many|much|long|often|old)\b", question, re.IGNORECASE):
             return ""  # a count, an amount, a time: the kind of value is checked instead
         m = _EN_ASK_RE.search(question)
-        return m.group(1).strip() if m else ""
+        phrase = m.group(1).strip() if m else ""
+        if m and VALUE_KIND_RE.fullmatch(phrase):
+            # "What percentage of osteosarcoma patients develop …?": the word names the kind
+            # of value and no sentence giving a share says "percentage"; what it is a share of
+            # does
+            of = re.match(r"\s+of\s+([^,;?]+)", question[m.end(1):], re.IGNORECASE)
+            return of.group(1).strip() if of else ""
+        return phrase
     m = _ZH_ASK_RE.search(question)
     if not m:
         return ""
