@@ -78,10 +78,11 @@ def test_ids_are_unique_across_splits() -> None:
 
 def test_dev_split_meets_its_brief() -> None:
     items = load_gold(DEV)
-    assert len(items) == 165
+    assert len(items) == 170
     assert sum(i.id.startswith("d3-") and not i.answerable for i in items) >= 7, "near misses"
     assert sum(i.id.startswith("d4-") and not i.answerable for i in items) >= 8, "unstated doses"
     assert sum(i.id.startswith("d5-") and not i.answerable for i in items) >= 5, "whose number"
+    assert sum(i.id.startswith("d8-") and not i.answerable for i in items) >= 5, "shares not given"
     assert sum(i.id.startswith("d6-") and not i.answerable for i in items) >= 6, "whose patients"
     assert sum(i.id.startswith("d7-") and not i.answerable for i in items) >= 7, "misspelt drugs"
     assert sum(i.lang == "zh" for i in items) >= 20 and sum(i.lang == "en" for i in items) >= 20
