@@ -75,3 +75,20 @@ def make_paged_pdf(path: Path, pages: list[list[str]], font: Path) -> Path:
             pdf.multi_cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
     pdf.output(str(path))
     return path
+
+
+def scripted_bot(settings, folder: Path, name: str, text: str):
+    """An Assistant over one document ``name`` holding ``text``, with the hashing embedder and a
+    scripted chat model standing in for the LLM (replies queued with ``enqueue``): (assistant,
+    model)."""
+    from assistant import Assistant
+    from assistant.models import HashingEmbedder
+    from assistant.testing import ScriptedChatModel
+
+    docs = folder / "docs"
+    docs.mkdir()
+    (docs / name).write_text(text, encoding="utf-8")
+    llm = ScriptedChatModel()
+    assistant = Assistant(settings, embedder=HashingEmbedder(), llm=llm)
+    assert not assistant.ingest([docs]).failed
+    return assistant, llm

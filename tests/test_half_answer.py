@@ -18,6 +18,8 @@ from assistant.decide import (
 )
 from assistant.types import RetrievedChunk
 
+from .helpers import scripted_bot
+
 SCORE_Q = "术前SBRT联合PD-1试验中,16岁及以上和16岁以下的患者分别用什么评分评估体能状态?"
 
 
@@ -66,17 +68,7 @@ DOC = ("术前SBRT联合PD-1试验的入组标准\n\n"
 
 @pytest.fixture
 def bot(settings, tmp_path):
-    from assistant import Assistant
-    from assistant.models import HashingEmbedder
-    from assistant.testing import ScriptedChatModel
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "sbrt.txt").write_text(DOC, encoding="utf-8")
-    llm = ScriptedChatModel()
-    assistant = Assistant(settings, embedder=HashingEmbedder(), llm=llm)
-    assert not assistant.ingest([docs]).failed
-    return assistant, llm
+    return scripted_bot(settings, tmp_path, "sbrt.txt", DOC)
 
 
 def test_an_answer_naming_one_group_says_it_is_incomplete(bot) -> None:

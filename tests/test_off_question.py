@@ -10,6 +10,8 @@ import pytest
 
 from assistant.decide import ask_clause, off_question, question_parts
 
+from .helpers import scripted_bot
+
 RMS_Q = "RMS2005研究的化疗方案中,未使用蒽环类药物的患者占多少?"
 ORGAN_Q = ("Within how many days of treatment must main organ function meet the criteria in the "
            "anlotinib plus toripalimab trial?")
@@ -55,17 +57,7 @@ DOC = ("RMS2005研究更新数据\n\n"
 
 @pytest.fixture
 def bot(settings, tmp_path):
-    from assistant import Assistant
-    from assistant.models import HashingEmbedder
-    from assistant.testing import ScriptedChatModel
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "rms.txt").write_text(DOC, encoding="utf-8")
-    llm = ScriptedChatModel()
-    assistant = Assistant(settings, embedder=HashingEmbedder(), llm=llm)
-    assert not assistant.ingest([docs]).failed
-    return assistant, llm
+    return scripted_bot(settings, tmp_path, "rms.txt", DOC)
 
 
 def test_the_off_question_number_is_not_shown_and_the_asked_one_is_quoted(bot) -> None:
