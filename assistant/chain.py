@@ -409,18 +409,26 @@ class AnswerChain:
             gate.wrong_language += 1
             gate.foreign.append(sentence)  # translated and checked at the end if needed
             return
-        if off_question(turn.standalone, gate.parts, sentence):
-            checker.drop(sentence)  # a number of something not asked
+        if self._check_into_gate(gate, checker, sentence, turn) is None:
             return
-        before = checker.supported
-        shown = checker.check(sentence)
-        if shown is None:
-            return
-        gate.add(shown, checker, counted=checker.supported > before)
         text = gate.release()
         if text:
             self._first_text(turn)
             yield StreamEvent(kind="text", text=text)
+
+    def _check_into_gate(self, gate: Gate, checker: AnswerChecker, sentence: str,
+                         turn: Turn) -> str | None:
+        """One sentence of the model's (or its translation's): held back unchecked where it
+        states a number of something not asked (``off_question``), else checked and, when it
+        passes, added to the gate. Returns the text as shown, or None."""
+        if off_question(turn.standalone, gate.parts, sentence):
+            checker.drop(sentence)
+            return None
+        before = checker.supported
+        shown = checker.check(sentence)
+        if shown is not None:
+            gate.add(shown, checker, counted=checker.supported > before)
+        return shown
 
     def _translate_draft(self, turn: Turn, checker: AnswerChecker, gate: Gate) -> None:
         """The question's language, always: a draft written in the other language is
@@ -434,13 +442,7 @@ class AnswerChain:
         for sentence in split_answer(text):
             if not sentence_language_ok(sentence, turn.language):
                 continue
-            if off_question(turn.standalone, gate.parts, sentence):
-                checker.drop(sentence)
-                continue
-            before = checker.supported
-            shown = checker.check(sentence)
-            if shown is not None:
-                gate.add(shown, checker, counted=checker.supported > before)
+            if self._check_into_gate(gate, checker, sentence, turn) is not None:
                 gate.translated += 1
 
     def _lead_block(self, turn: Turn, checker: AnswerChecker, parts: Parts) -> str:

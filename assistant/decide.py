@@ -444,7 +444,9 @@ _EN_ASK_RE = re.compile(r"\b(?:what|which|how)\b(?:\s+(?:is|was|were|are|did|doe
                         re.IGNORECASE)
 
 
-VALUE_KIND_RE = re.compile(r"(?:share|percentage|proportion|fraction|percent)s?", re.IGNORECASE)
+# words naming the kind of value asked, not what it is of ("What percentage of …")
+VALUE_KINDS = r"share|percentage|proportion|fraction|percent"
+VALUE_KIND_RE = re.compile(rf"(?:{VALUE_KINDS})s?", re.IGNORECASE)
 
 
 def asked_phrase(question: str) -> str:
@@ -540,10 +542,10 @@ def answers_question(parts: Parts, covered: Coverage) -> bool:
 # much of the words of the question's asking clause (without its ask words); on dev the answers
 # shown share 0.43 to 1.00 of them, the off-question ones 0.06 to 0.18.
 ASK_CLAUSE_OVERLAP = 0.3
-_ASKS_RE = re.compile(r"多少|多久|多长|多大|几|什么|哪|\b(?:what|which|how)\b", re.IGNORECASE)
-_ASK_WORDS_RE = re.compile(r"多少|多久|多长时间|多长|多大|几|什么|哪些|哪|\b(?:what|which|how|"
-                           r"many|much|long|often|share|percentage|proportion|the|of|in|is|"
-                           r"was|were|are|did|does|do|a|an)\b", re.IGNORECASE)
+_ZH_ASKS = r"多少|多久|多长时间|多长|多大|几|什么|哪些|哪"
+_ASKS_RE = re.compile(rf"{_ZH_ASKS}|\b(?:what|which|how)\b", re.IGNORECASE)
+_ASK_WORDS_RE = re.compile(rf"{_ZH_ASKS}|\b(?:what|which|how|many|much|long|often|{VALUE_KINDS}|"
+                           r"the|of|in|is|was|were|are|did|does|do|a|an)\b", re.IGNORECASE)
 
 
 def ask_clause(question: str) -> str:
