@@ -32,6 +32,7 @@ from .claims import (
     cites_literature,
     clause_conflict,
     clauses,
+    condition_conflict,
     directions_in,
     entities_in,
     extract_quantities,
@@ -634,6 +635,11 @@ class AnswerChecker:
                                frozenset(c.quantity.value for c in claims), phrase,
                                self.language, populations, self.question_group,
                                self.question, share)
+            # a value under another circumstance than the question asks ("after radical
+            # surgery" for "during chemotherapy") is not its answer
+            found = [b for b in found if not condition_conflict(
+                self.question, clause_text(b.sentence.text, b.claim) if b.claim else
+                b.sentence.text, b.sentence.text)]
             if not wanted:
                 # no measure names what the number is: the source sentence itself must be
                 # about what the answer says ("术后2年恢复跑步" is not "2年OS率")

@@ -743,3 +743,50 @@ def of_asked_subgroup(sentence: str, clause: str, asked: list[str]) -> bool:
     if any(names_subgroup(clause, g) for g in asked):
         return True
     return bool(RESPECTIVE_RE.search(sentence)) and any(names_subgroup(sentence, g) for g in asked)
+
+
+# the circumstance a value is of: "after radical surgery", "during chemotherapy", "when
+# diagnosed", "化疗期间", "术后". A share of patients who develop lung metastases after surgery
+# answers nothing about those who develop them during chemotherapy.
+_EN_WHEN_RE = re.compile(
+    r"\b(?:during|after|before|following|prior\s+to|when|while)\s+"
+    r"((?:(?:the|a|an|their|first-line|radical|primary)\s+)*[a-z][a-z-]{2,}"
+    r"(?:\s+(?!and\b|or\b|in\b|of\b|with\b|is\b|are\b|was\b|were\b|for\b|to\b)[a-z][a-z-]{2,})?)",
+    re.IGNORECASE)
+_ZH_EVENTS = ("放化疗", "化疗", "放疗", "手术", "术", "诊断", "确诊", "切除")
+_ZH_WHEN_RE = re.compile(rf"({'|'.join(_ZH_EVENTS)})(?:期间|过程中|之后|以后|后|之前|以前|前|时)")
+_WHEN_FILLER = frozenset({"the", "a", "an", "their"})
+# the events a value is placed against: treatments and diagnosis ("before enrolment" and "prior
+# to grouping" are one time said two ways, so no other words count)
+_EN_EVENTS = ("chemo", "surgery", "surgical", "resection", "metastasectomy", "radiotherapy",
+              "radiation", "diagnos", "amputation", "operation", "immunotherapy")
+
+
+def conditions_in(text: str) -> set[str]:
+    """The events ``text`` places a value before, during or after ("after radical surgery of
+    the primary lesion" -> {"radical surgery"}; "化疗期间" -> {"化疗"}). Pure."""
+    out = {" ".join(w for w in m.group(1).lower().split() if w not in _WHEN_FILLER)
+           for m in _EN_WHEN_RE.finditer(text)
+           if any(e in m.group(1).lower() for e in _EN_EVENTS)}
+    out |= {m.group(1) for m in _ZH_WHEN_RE.finditer(text)}
+    return {c for c in out if c}
+
+
+def _when_words(event: str) -> set[str]:
+    return {w[:5] for w in event.split()} if event.isascii() else {event}
+
+
+def condition_conflict(question: str, clause: str, sentence: str) -> bool:
+    """A source clause that states its value under another circumstance than the question
+    asks: the question names one ("during chemotherapy"), the clause names its own ("after
+    radical surgery") and the sentence nowhere names the question's event. Only within one
+    language (events are not translated); False where either names none. Pure."""
+    asked = conditions_in(question)
+    stated = conditions_in(clause)
+    if not asked or not stated or question.isascii() != sentence.isascii():
+        return False
+    if sentence.isascii():
+        have = {w[:5] for w in re.findall(r"[a-z][a-z-]+", sentence.lower())}
+    else:
+        have = {e for e in _ZH_EVENTS if e in sentence}
+    return not any(_when_words(event) & have for event in asked)

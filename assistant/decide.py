@@ -33,6 +33,7 @@ from .claims import (
     Claim,
     asked_group,
     clause_conflict,
+    condition_conflict,
     condition_spans,
     entities_in,
     is_calendar_year,
@@ -449,6 +450,17 @@ VALUE_KINDS = r"share|percentage|proportion|fraction|percent"
 VALUE_KIND_RE = re.compile(rf"(?:{VALUE_KINDS})s?", re.IGNORECASE)
 
 
+# a question asking what share of a group something is ("What proportion of … survive 10
+# years?", "…的患者占多少?", "多大比例"): a value answering it is a percentage ("八成" is 80%)
+SHARE_Q_RE = re.compile(rf"\bwhat\s+(?:{VALUE_KINDS})s?\b|占多少|占比|多大比例|比例(?:是|为)?多少|"
+                        r"百分之多少|百分比(?:是|为)?多少", re.IGNORECASE)
+
+
+def asks_share(question: str) -> bool:
+    """``question`` asks one share of a group, so its answer is a percentage. Pure."""
+    return bool(SHARE_Q_RE.search(question))
+
+
 def asked_phrase(question: str) -> str:
     """The words that name what a question asks for, where no lexicon measure does:
     "…转化治疗后的R0切除率是多少?" -> "R0切除率"; "Which anti-PD-1 antibody is given…" ->
@@ -703,6 +715,8 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
     # side ("初治患者和复发难治患者的DCR分别…")
     must_name = set(parts.population if parts.population is not None else parts.populations)
     group = asked_group(question)
+    # one share asked and nothing else (a two-part question's other part may be a count)
+    share = asks_share(question) and parts.values == 1 and not units
     named_groups = subgroups_asked(question)
     q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
     q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
@@ -765,6 +779,7 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
                           (not q_horizons or c.horizon in q_horizons) and
                           not (asks_median and no_median(s.text, c)) and
                           not clause_conflict(parts.entities, c.entities) and
+                          not condition_conflict(question, clause_text(s.text, c), s.text) and
                           not mixed_group(group, clause_text(s.text, c), s.text) and
                           not other_subgroup(s.text, c, question, question) and
                           of_asked_subgroup(s.text, clause_text(s.text, c), named_groups)]
@@ -776,6 +791,8 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
                     continue
                 if units and not any(of_kind(c, units) for c in claims):
                     continue  # asked a time, a count or a dose: a value of that kind
+                if share and not any(c.quantity.unit == "percent" for c in claims):
+                    continue  # a share asked: "生存时间分别为54个月与35个月" gives none
                 if not wanted and all(measures_in(clause_text(s.text, c)) - named and
                                       not (c.quantity.unit in units and not c.measures)
                                       for c in claims):

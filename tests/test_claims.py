@@ -436,3 +436,43 @@ def test_a_dose_in_a_case_report_is_checked_by_its_unit(answer: str, supported: 
                  title="骨转移核素治疗病例")
     result = check_answer(answer, [case], "zh", question="该病例患者接受的锶-89剂量是多少?")
     assert (result.supported == 1) is supported, result.checks
+
+
+# A value under another circumstance than the one asked is no answer (round 14, dev near miss
+# d8-03: "What percentage of osteosarcoma patients develop lung metastasis during chemotherapy?"
+# was answered with the 40% who develop it after radical surgery, bound and shown as checked).
+# Seen red with condition_conflict returning False.
+LUNG = ("About 15%-20% of osteosarcomas are accompanied by lung metastasis when diagnosed, and "
+        "about 40% of patients develop secondary lung metastasis after radical surgery of the "
+        "primary lesion.")
+LUNG_40 = ("and about 40% of patients develop secondary lung metastasis after radical surgery of "
+           "the primary lesion.")
+
+
+@pytest.mark.parametrize("question, clause, sentence, conflict", [
+    ("What percentage of osteosarcoma patients develop lung metastasis during chemotherapy?",
+     LUNG_40, LUNG, True),
+    ("What percentage of osteosarcoma patients develop lung metastasis after radical surgery?",
+     LUNG_40, LUNG, False),
+    # the question names no circumstance, or the clause none of its own: nothing to conflict
+    ("What percentage of osteosarcoma patients develop secondary lung metastasis?",
+     LUNG_40, LUNG, False),
+    ("What percentage of osteosarcoma patients develop lung metastasis during chemotherapy?",
+     "About 40% of patients develop secondary lung metastasis.",
+     "About 40% of patients develop secondary lung metastasis.", False),
+    ("骨肉瘤患者化疗期间发生肺转移的比例是多少?", "约40%的患者在原发灶根治术后发生继发肺转移",
+     "约40%的患者在原发灶根治术后发生继发肺转移。", True),
+    ("骨肉瘤患者术后发生肺转移的比例是多少?", "约40%的患者在原发灶根治术后发生继发肺转移",
+     "约40%的患者在原发灶根治术后发生继发肺转移。", False),
+    # events are not translated: across languages nothing is decided
+    ("What percentage of osteosarcoma patients develop lung metastasis during chemotherapy?",
+     "约40%的患者在原发灶根治术后发生继发肺转移", "约40%的患者在原发灶根治术后发生继发肺转移。", False),
+    # "before enrolment" and "prior to grouping" are one time: only treatments and diagnosis count
+    ("What radiotherapy is excluded within 4 weeks before enrolment?",
+     "within 2 weeks prior to grouping", "Radiotherapy within 2 weeks prior to grouping.", False),
+])
+def test_a_value_under_another_circumstance_conflicts(question: str, clause: str,
+                                                      sentence: str, conflict: bool) -> None:
+    from assistant.claims import condition_conflict
+
+    assert condition_conflict(question, clause, sentence) is conflict

@@ -1070,3 +1070,58 @@ def test_a_share_is_quoted_from_the_sentence_stating_it_and_not_for_another_time
     # a share the passage does not give (patients' response to immunotherapy) finds nothing
     other = "What percentage of osteosarcoma patients respond to PD-1 blockade immunotherapy?"
     assert best_quote(other, [view], question_parts(other)) is None
+
+
+# A share asked is answered by a percentage (round 14, dev near miss d8-04): "What proportion of
+# breast cancer patients with bone-only metastasis survive 10 years?" was answered with a quote
+# of survival times in months from a Chinese sentence (across languages the asked phrase cannot
+# be checked). Seen red with the ``share`` filter of ``best_quote`` removed.
+SURVIVAL_MONTHS = ("一项回顾性研究发现,在医院收治的123例乳腺癌骨转移患者中,不伴有SREs与伴有SREs组的"
+                   "生存时间分别为54个月与35个月,有19个月的差距。")
+OSTEOLYTIC = "不同的是,乳腺癌骨转移八成以上以溶骨性骨质破坏为主,CT表现为虫蚀状骨质破坏。"
+
+
+@pytest.mark.parametrize("question, text, found", [
+    ("What proportion of breast cancer patients with bone-only metastasis survive 10 years?",
+     SURVIVAL_MONTHS, False),
+    ("乳腺癌骨转移患者中,单纯骨转移者占多少能存活10年?", SURVIVAL_MONTHS, False),
+    # the same sentence answers a question for the times
+    ("乳腺癌骨转移患者伴有SREs组的生存时间是多少个月?", SURVIVAL_MONTHS, True),
+    # a share in words is a percentage ("八成" = 80%)
+    ("What proportion of breast cancer bone metastases are mainly osteolytic?", OSTEOLYTIC, True),
+])
+def test_a_share_asked_is_answered_by_a_percentage(question: str, text: str,
+                                                   found: bool) -> None:
+    from assistant.decide import asks_share, best_quote
+
+    view = one_view(text, "zh", "乳腺癌骨转移", "003.txt")
+    # the embedder's cosine, standing in: each sentence means what the question asks
+    close = {(view.n, s.start): 0.9 for s in view.sentences}
+    quote = best_quote(question, [view], question_parts(question), semantic=close)
+    assert (quote is not None) is found, (asks_share(question), quote)
+
+
+@pytest.mark.parametrize("question, share", [
+    ("What proportion of DDLPS patients had PFS longer than 10.5 months?", True),
+    ("SHR-2554治疗晚期上皮样肉瘤的研究中,部分缓解的患者占多少?", True),
+    ("骨肉瘤在诊断时约有多大比例已伴有肺转移?", True),
+    ("What was the median PFS?", False),
+    ("入组患者的中位年龄是多少?", False),
+])
+def test_asks_share(question: str, share: bool) -> None:
+    from assistant.decide import asks_share
+
+    assert asks_share(question) is share
+
+
+def test_a_share_under_another_circumstance_is_not_quoted() -> None:
+    """d8-03: the 40% who develop lung metastasis after radical surgery is no answer for
+    "during chemotherapy" (``condition_conflict``); after surgery it is."""
+    from assistant.decide import best_quote
+
+    view = one_view(SHARE_TEXT, "en", "Pre-operative SBRT plus PD-1 blockade", "002.txt")
+    during = "What percentage of osteosarcoma patients develop lung metastasis during chemotherapy?"
+    assert best_quote(during, [view], question_parts(during)) is None
+    after = "What percentage of osteosarcoma patients develop lung metastasis after radical surgery?"
+    found = best_quote(after, [view], question_parts(after))
+    assert found is not None and "about 40% of patients" in found[1].text
