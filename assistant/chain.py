@@ -48,6 +48,7 @@ from .decide import (
     half_answer,
     missing_measures,
     names_new_agent,
+    not_a_share,
     not_found_sentence,
     off_question,
     other_side_quote,
@@ -421,7 +422,8 @@ class AnswerChain:
         """One sentence of the model's (or its translation's): held back unchecked where it
         states a number of something not asked (``off_question``), else checked and, when it
         passes, added to the gate. Returns the text as shown, or None."""
-        if off_question(turn.standalone, gate.parts, sentence):
+        if off_question(turn.standalone, gate.parts, sentence) or \
+                not_a_share(turn.standalone, gate.parts, sentence):
             checker.drop(sentence)
             return None
         before = checker.supported
@@ -477,7 +479,12 @@ class AnswerChain:
                 measure = next(iter(parts.measures), None)
                 side = self._side_quote(turn, checker, want, measure, set())
                 lead = best([v for v in checker.views if v.n > k], want) if side else None
-            if lead is None or not lead.bound or lead.sentence.text in turn.model_input or any(
+            # no measure names what is asked and the first k give no quote at all: the
+            # sentence below them that words and meaning choose ("incidence of bone
+            # metastasis" for "骨转移发生率约为65%~75%", 8th) is read too, though it binds none
+            unbound_ok = not want.measures and found is None
+            if lead is None or not (lead.bound or unbound_ok) or \
+                    lead.sentence.text in turn.model_input or any(
                     lead.sentence.text in b for b in blocks):
                 continue
             text = neutralise_injections(lead.sentence.text.strip())

@@ -454,6 +454,8 @@ VALUE_KIND_RE = re.compile(rf"(?:{VALUE_KINDS})s?", re.IGNORECASE)
 # years?", "…的患者占多少?", "多大比例"): a value answering it is a percentage ("八成" is 80%)
 SHARE_Q_RE = re.compile(rf"\bwhat\s+(?:{VALUE_KINDS})s?\b|占多少|占比|多大比例|比例(?:是|为)?多少|"
                         r"百分之多少|百分比(?:是|为)?多少", re.IGNORECASE)
+# ... or how often something occurs: a share, or a rate per population ("1-2/100000")
+RATE_Q_RE = re.compile(r"\b(?:incidence|prevalence)\b|发生率|发病率|患病率", re.IGNORECASE)
 
 
 def asks_share(question: str) -> bool:
@@ -584,6 +586,26 @@ def off_question(question: str, parts: Parts, sentence: str) -> bool:
     if len(asked) < 3:
         return False
     return len(asked & support_units(sentence)) < ASK_CLAUSE_OVERLAP * len(asked)
+
+
+# units no share is given in: "The incidence of bone metastasis … is 19 months [1]" bound the
+# source's "有19个月的差距" and was shown (dev en-20, 0.5B, round 14)
+NOT_A_SHARE = frozenset({"month", "week", "day", "year", "age_year", "hour", "mg", "g", "ug",
+                         "kg", "mg_m2", "mg_kg", "ml", "gy", "mci", "mbq", "mm", "cm", "celsius"})
+
+
+def not_a_share(question: str, parts: Parts, sentence: str) -> bool:
+    """A draft sentence answering a question that asks one share or rate ("What is the
+    incidence of …?", "…占多少?") with values that cannot be one: none in percent, and one in a unit no
+    share has (months, mg, mm …). False where the question asks something else. Pure."""
+    if not (parts.quantity and parts.values == 1 and
+            (asks_share(question) or RATE_Q_RE.search(question))):
+        return False
+    asked = numbers_of(question)
+    claims = [c for c in sentence_claims(MARKER_RE.sub("", sentence))
+              if c.quantity.value not in asked]
+    return (not any(c.quantity.unit == "percent" for c in claims) and
+            any(c.quantity.unit in NOT_A_SHARE for c in claims))
 
 
 def decline_reason(*, out_of_scope: bool, model_declined: bool, wrong_language: bool,

@@ -95,3 +95,32 @@ def test_each_study_asked_side_by_side_gets_its_lead() -> None:
     # neither read: both parts get one, in the question's order
     both = lead([BACKGROUND, ANLOTINIB, TAIL], question=BOTH)
     assert both.index("70 participants") < both.index("43 participants")
+
+
+# No measure names what is asked (round 14, dev en-20: "What is the incidence of bone metastasis
+# in patients with advanced breast cancer?", the sentence stating it 8th by rank): where the
+# passages the model reads offer no quote at all, the lower-ranked sentence that words and
+# meaning choose is read too, though no measure binds it. Seen red with ``unbound_ok`` False.
+INCIDENCE_Q = "What is the incidence of bone metastasis in patients with advanced breast cancer?"
+CARE = RetrievedChunk(
+    chunk_id="c5", doc_id="d3", title="Managing bone metastases of breast cancer",
+    text="Bone-modifying agents should be started early. Multidisciplinary care helps.",
+    start=0, end=80, language="en")
+INCIDENCE = RetrievedChunk(
+    chunk_id="c6", doc_id="d3", title="Managing bone metastases of breast cancer",
+    text="Bone is the commonest site of spread. The incidence of bone metastasis in patients "
+         "with advanced breast cancer is about 65%-75%.", start=80, end=200, language="en")
+STATED = RetrievedChunk(
+    chunk_id="c7", doc_id="d3", title="Managing bone metastases of breast cancer",
+    text="In advanced breast cancer the incidence of bone metastasis is about 70%.",
+    start=200, end=300, language="en")
+
+
+def test_an_unbound_sentence_is_read_where_the_read_passages_offer_no_quote() -> None:
+    block = lead([CARE, INCIDENCE], question=INCIDENCE_Q)
+    assert block.strip().startswith('<passage n="2"') and "65%-75%" in block
+
+
+def test_no_unbound_lead_where_a_read_passage_offers_a_quote() -> None:
+    # the passage the model reads states it in other words: nothing more is added
+    assert lead([STATED, INCIDENCE], question=INCIDENCE_Q) == ""

@@ -70,3 +70,30 @@ def test_the_off_question_number_is_not_shown_and_the_asked_one_is_quoted(bot) -
     assert "24.8" not in answer.text and "24.8" in answer.draft
     assert any(c.action == "dropped" and "24.8" in c.text for c in answer.checks)
     assert not answer.abstained and "70.5%" in answer.text
+
+
+# A share or rate asked, a value that cannot be one (round 14, dev en-20, 0.5B): with the
+# evidence sentence read, the model wrote "The incidence of bone metastasis in patients with
+# advanced breast cancer is 19 months [1]", which bound the source's "有19个月的差距" and was
+# shown as checked. Seen red with ``not_a_share`` returning False.
+INCIDENCE_Q = "What is the incidence of bone metastasis in patients with advanced breast cancer?"
+
+
+@pytest.mark.parametrize("question, sentence, held", [
+    (INCIDENCE_Q, "The incidence of bone metastasis in patients with advanced breast cancer is "
+                  "19 months [1].", True),
+    ("晚期乳腺癌患者骨转移发生率约为多少?", "晚期乳腺癌患者骨转移发生率约为19个月[1]。", True),
+    (INI1_Q, "INI1 is lost after a median of 6 months [1].", True),
+    (RMS_Q, "未使用蒽环类药物的患者接受了12周的化疗[1]。", True),
+    # a share, a rate per population, or a share with a time beside it: values it can have
+    (INCIDENCE_Q, "The incidence is about 65% to 75% [1].", False),
+    ("What is the incidence of soft tissue sarcoma?", "The incidence is 1-2/100000 [1].", False),
+    (INCIDENCE_Q, "About 70% of patients develop bone metastasis within 2 years [1].", False),
+    # not this rule's: a time asked
+    ("晚期乳腺癌骨转移患者的生存时间是多少?", "生存时间为19个月[1]。", False),
+])
+def test_a_share_asked_is_not_answered_with_a_time_or_a_dose(question: str, sentence: str,
+                                                            held: bool) -> None:
+    from assistant.decide import not_a_share
+
+    assert not_a_share(question, question_parts(question), sentence) is held
