@@ -91,13 +91,21 @@ def order_kept(answer: str, order: Sequence[Sequence[str]]) -> bool:
     return True
 
 
+# where one passage the model reads ends and the next begins ("…</passage>\n<passage n="2"
+# title="…">\n…"): a quote that runs on from one into the next is read as one text
+_PASSAGE_JOIN_RE = re.compile(r"</passage>\s*<passage\b[^>]*>")
+
+
 def evidence_read(quotes: Sequence[str], model_input: str | None) -> bool | None:
     """Were all the gold evidence quotes in what the model read (whitespace-insensitive,
-    NFKC)? None when the model input is unknown or the item has no quote."""
+    NFKC)? A quote that two consecutive passages split between them (a chunk boundary in the
+    middle of it, nothing left out on either side) counts as read. None when the model input
+    is unknown or the item has no quote."""
     if model_input is None or not quotes:
         return None
     read = _squash(model_input)
-    return all(_squash(q) in read for q in quotes)
+    joined = _squash(_PASSAGE_JOIN_RE.sub("", model_input))
+    return all(_squash(q) in read or _squash(q) in joined for q in quotes)
 
 
 class Shown(NamedTuple):

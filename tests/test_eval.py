@@ -109,6 +109,12 @@ def test_order_kept(answer, order, expected) -> None:
     (["ORR为28.57%"], "", False),                                   # read nothing
     ([], "anything", None),                                         # nothing to look for
     (["ORR为28.57%"], None, None),                                  # input not reported
+    # a chunk boundary inside the quote: read where the two passages run on (dev d2-06) ...
+    (["中位PFS约3.8个月;不良反应较轻"],
+     '同时中位PFS约3.8个月;\n</passage>\n<passage n="2" title="2023年">\n不良反应较轻', True),
+    # ... not where something between them was left out
+    (["中位PFS约3.8个月;不良反应较轻"],
+     '同时中位PFS约3.8个月;…\n</passage>\n<passage n="2" title="2023年">\n…不良反应较轻', False),
 ])
 def test_evidence_read(quotes, model_input, expected) -> None:
     assert evidence_read(quotes, model_input) is expected
