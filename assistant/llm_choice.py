@@ -1,9 +1,9 @@
 """Which embedded LLM answers on this machine (``llamacpp:default``): decided by measuring.
 
-The 1.5B answers better than the 0.5B (eval/results: fewer wrong answers shown, fewer false
-refusals), but its speed depends on the CPU: an answer took p50 11.2 s on an AVX2-only AMD EPYC
-(Zen 3) and 4.8 s on an AVX-512 one (Zen 4), against a 6 s target. CPU flags do not say which
-side of the target a machine is on, so on first use of ``llamacpp:default`` — where the 1.5B is
+The 1.5B answers better than the 0.5B (eval/results: a fifth of the wrong answers shown, fewer
+false refusals), but its speed depends on the CPU: an answer took p50 11.2 s on an AVX2-only AMD
+EPYC (Zen 3), 4.8 s on an AVX-512 one (Zen 4) and 7-8.5 s on an Intel Xeon. CPU flags do not say
+whether a machine runs it usably fast, so on first use of ``llamacpp:default`` — where the 1.5B is
 fetched — one representative answer (the answer prompt's system turn, ~400 new tokens of
 evidence, ``GENERATE_TOKENS`` generated) is timed on the 1.5B after a warm-up, and the 1.5B is
 kept when that takes at most ``BUDGET_S``; otherwise the 0.5B answers. The decision is cached in
@@ -28,11 +28,14 @@ from .calibration import _EN, _ZH, _version, machine_key, read_entry, write_entr
 log = logging.getLogger(__name__)
 
 SMALL, LARGE = "0.5b", "1.5b"
-# Seconds one representative answer may take on the 1.5B for it to answer here: its timing
-# tracks the median answer (AVX-512 EPYC: 4.7 s measured here, eval answer p50 4.8 s on dev and
-# 5.3 s on test), so this keeps the 6 s answer target with a margin. The AVX2-only EPYC took
-# p50 11.2 s per 1.5B answer: there the 0.5B answers.
-BUDGET_S = 5.5
+# Seconds one representative answer may take on the 1.5B for it to answer here. Right or
+# declined comes before fast (issue 11): on the test split the 0.5B showed 5 wrong answers of 53
+# (9.4%) on both CPUs measured (AVX-512 EPYC round 12, Intel Xeon round 13) and the 1.5B 1
+# (1.9%), within the 3% target, so the 1.5B answers wherever it is usable, not only where it
+# keeps the 6 s target: the Intel Xeon timed it at 8.42 s here (answer p50 6.7 s in
+# `clincite bench`, against 4.5 s for the 0.5B; the LangChain baseline 12.1 s). Over 10 s a
+# chat answer is too slow to use (the AVX2-only EPYC: 1.5B answer p50 11.2 s): the 0.5B answers.
+BUDGET_S = 10.0
 GENERATE_TOKENS = 48  # an answer sentence or two
 CACHE_NAME = "llm_choice.json"
 CACHE_VERSION = 1

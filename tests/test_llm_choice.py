@@ -19,6 +19,7 @@ KEY = {"cpu": "AMD EPYC", "flags": "abc", "cores": "2", "model": "llm-choice"}
 
 @pytest.mark.parametrize("seconds, model", [
     (4.7, LARGE),            # AVX-512 EPYC: within the budget
+    (8.42, LARGE),           # Intel Xeon (round 13): slower than the 6 s target, still usable
     (BUDGET_S, LARGE),       # at the budget
     (BUDGET_S + 0.01, SMALL),
     (11.2, SMALL),           # AVX2-only EPYC
