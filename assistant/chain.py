@@ -454,7 +454,9 @@ class AnswerChain:
         the passage ranked below them that does ("43 participants in 1 patient group", a
         trial record's tail chunk ranked 4th) — the evidence by meaning and lexicon, not by
         rank. A study asked side by side that no retrieved passage states gets its own search
-        first (the question's search ranks by both studies and may leave one out). Empty where
+        first (the question's search ranks by both studies and may leave one out), and so does
+        a question of one study whose measure no retrieved passage binds (its search adds the
+        lexicon's names in the other language: a record's tail chunk, dev d6-10). Empty where
         the first k hold one for every part, none binds, or ``answer.lead_sentence`` is off."""
         cfg = self.settings.answer
         if not cfg.lead_sentence or not (parts.measures or parts.entities):
@@ -475,7 +477,8 @@ class AnswerChain:
             if found is not None and found.bound:
                 continue
             lead = best([v for v in checker.views if v.n > k], want)
-            if (lead is None or not lead.bound) and want.entities != parts.entities:
+            if (lead is None or not lead.bound) and (want.entities != parts.entities or
+                                                     (want.measures and want.entities)):
                 measure = next(iter(parts.measures), None)
                 side = self._side_quote(turn, checker, want, measure, set())
                 lead = best([v for v in checker.views if v.n > k], want) if side else None

@@ -596,8 +596,9 @@ NOT_A_SHARE = frozenset({"month", "week", "day", "year", "age_year", "hour", "mg
 
 def not_a_share(question: str, parts: Parts, sentence: str) -> bool:
     """A draft sentence answering a question that asks one share or rate ("What is the
-    incidence of …?", "…占多少?") with values that cannot be one: none in percent, and one in a unit no
-    share has (months, mg, mm …). False where the question asks something else. Pure."""
+    incidence of …?", "…占多少?") with values that cannot be one: none in percent, and one in
+    a unit no share has (months, mg, mm …). False where the question asks something else.
+    Pure."""
     if not (parts.quantity and parts.values == 1 and
             (asks_share(question) or RATE_Q_RE.search(question))):
         return False

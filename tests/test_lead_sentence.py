@@ -124,3 +124,35 @@ def test_an_unbound_sentence_is_read_where_the_read_passages_offer_no_quote() ->
 def test_no_unbound_lead_where_a_read_passage_offers_a_quote() -> None:
     # the passage the model reads states it in other words: nothing more is added
     assert lead([STATED, INCIDENCE], question=INCIDENCE_Q) == ""
+
+
+# One study, a measure asked, no retrieved passage binding it (round 14, dev d6-10: "How many
+# patients … does the SBRT plus PD-1 trial plan to enroll?", the record's "43 participants in 1
+# patient group" outside the 10 passages retrieved): a search of its own with the lexicon's
+# names in the other language, as for a study asked side by side; its bound sentence is read.
+# ``side`` stands in for ``AnswerChain._side_quote`` (the search and its passages). Seen red
+# with the search kept to studies asked side by side.
+def test_a_search_of_its_own_where_no_retrieved_passage_binds_the_measure() -> None:
+    from assistant.citations import PassageView
+
+    calls: list[frozenset] = []
+
+    def side(turn, checker, want, measure, quoted):
+        calls.append(want.entities)
+        view = PassageView.of(len(checker.views) + 1, TAIL)
+        checker.views.append(view)
+        return view, view.sentences[-1]
+
+    settings = Settings()
+    chain = SimpleNamespace(settings=settings, _side_quote=side)
+    turn = SimpleNamespace(standalone=QUESTION, model_k=1, similarities={}, model_input="")
+    checker = AnswerChecker([BACKGROUND], "en", question=QUESTION)
+    block = AnswerChain._lead_block(chain, turn, checker, question_parts(QUESTION))  # type: ignore[arg-type]
+    assert calls and "43 participants in 1 patient group" in block
+    # no measure asked: no search of its own
+    calls.clear()
+    other = "Which imaging is done before SBRT in the PD-1 osteosarcoma trial?"
+    checker = AnswerChecker([BACKGROUND], "en", question=other)
+    turn.standalone = other
+    AnswerChain._lead_block(chain, turn, checker, question_parts(other))  # type: ignore[arg-type]
+    assert not calls
