@@ -16,17 +16,20 @@ from assistant.decide import question_parts
 from assistant.types import RetrievedChunk
 
 QUESTION = "How many participants will the SBRT plus PD-1 osteosarcoma trial enroll?"
-BACKGROUND = RetrievedChunk(
-    chunk_id="c1", doc_id="d1", title="Pre-operative SBRT plus PD-1 blockade for osteosarcoma",
-    text="Osteosarcoma is a primary bone malignant tumor. SBRT and PD-1 blockade may act "
-         "together in osteosarcoma.", start=0, end=100, language="en")
-TAIL = RetrievedChunk(
-    chunk_id="c2", doc_id="d1", title="Pre-operative SBRT plus PD-1 blockade for osteosarcoma",
-    text="Study design. Estimated enrollment: 43 participants in 1 patient group.",
-    start=100, end=170, language="en")
-AGAIN = RetrievedChunk(
-    chunk_id="c3", doc_id="d1", title="Pre-operative SBRT plus PD-1 blockade for osteosarcoma",
-    text="Enrollment: 43 participants (estimated).", start=170, end=210, language="en")
+SBRT_TITLE = "Pre-operative SBRT plus PD-1 blockade for osteosarcoma"
+
+
+def passage(chunk_id: str, doc_id: str, title: str, text: str, start: int = 0) -> RetrievedChunk:
+    """A retrieved English passage of ``doc_id`` holding ``text`` from ``start``."""
+    return RetrievedChunk(chunk_id=chunk_id, doc_id=doc_id, title=title, text=text, start=start,
+                          end=start + len(text), language="en")
+
+
+BACKGROUND = passage("c1", "d1", SBRT_TITLE, "Osteosarcoma is a primary bone malignant tumor. "
+                     "SBRT and PD-1 blockade may act together in osteosarcoma.")
+TAIL = passage("c2", "d1", SBRT_TITLE,
+               "Study design. Estimated enrollment: 43 participants in 1 patient group.", 100)
+AGAIN = passage("c3", "d1", SBRT_TITLE, "Enrollment: 43 participants (estimated).", 170)
 
 
 def lead(passages: list[RetrievedChunk], model_input: str = "", on: bool = True,
@@ -81,10 +84,8 @@ def test_a_passage_block_cuts_a_long_title_and_keeps_its_quotes_out() -> None:
 # two studies asked side by side: each is a part of its own, and each part gets its lead
 BOTH = ("How many participants do the anlotinib plus toripalimab trial and the SBRT plus PD-1 "
         "osteosarcoma trial each plan to enroll?")
-ANLOTINIB = RetrievedChunk(
-    chunk_id="c4", doc_id="d2", title="Anlotinib combined with toripalimab in soft tissue sarcoma",
-    text="Estimated enrollment: 70 participants in 1 patient group.", start=0, end=60,
-    language="en")
+ANLOTINIB = passage("c4", "d2", "Anlotinib combined with toripalimab in soft tissue sarcoma",
+                    "Estimated enrollment: 70 participants in 1 patient group.")
 
 
 def test_each_study_asked_side_by_side_gets_its_lead() -> None:
@@ -102,18 +103,14 @@ def test_each_study_asked_side_by_side_gets_its_lead() -> None:
 # passages the model reads offer no quote at all, the lower-ranked sentence that words and
 # meaning choose is read too, though no measure binds it. Seen red with ``unbound_ok`` False.
 INCIDENCE_Q = "What is the incidence of bone metastasis in patients with advanced breast cancer?"
-CARE = RetrievedChunk(
-    chunk_id="c5", doc_id="d3", title="Managing bone metastases of breast cancer",
-    text="Bone-modifying agents should be started early. Multidisciplinary care helps.",
-    start=0, end=80, language="en")
-INCIDENCE = RetrievedChunk(
-    chunk_id="c6", doc_id="d3", title="Managing bone metastases of breast cancer",
-    text="Bone is the commonest site of spread. The incidence of bone metastasis in patients "
-         "with advanced breast cancer is about 65%-75%.", start=80, end=200, language="en")
-STATED = RetrievedChunk(
-    chunk_id="c7", doc_id="d3", title="Managing bone metastases of breast cancer",
-    text="In advanced breast cancer the incidence of bone metastasis is about 70%.",
-    start=200, end=300, language="en")
+BONE_TITLE = "Managing bone metastases of breast cancer"
+CARE = passage("c5", "d3", BONE_TITLE,
+               "Bone-modifying agents should be started early. Multidisciplinary care helps.")
+INCIDENCE = passage("c6", "d3", BONE_TITLE, "Bone is the commonest site of spread. The incidence "
+                    "of bone metastasis in patients with advanced breast cancer is about "
+                    "65%-75%.", 80)
+STATED = passage("c7", "d3", BONE_TITLE,
+                 "In advanced breast cancer the incidence of bone metastasis is about 70%.", 200)
 
 
 def test_an_unbound_sentence_is_read_where_the_read_passages_offer_no_quote() -> None:
