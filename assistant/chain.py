@@ -420,8 +420,9 @@ class AnswerChain:
     def _check_into_gate(self, gate: Gate, checker: AnswerChecker, sentence: str,
                          turn: Turn) -> str | None:
         """One sentence of the model's (or its translation's): held back unchecked where it
-        states a number of something not asked (``off_question``), else checked and, when it
-        passes, added to the gate. Returns the text as shown, or None."""
+        states a number of something not asked (``off_question``) or a value no share has for
+        a share asked (``not_a_share``), else checked and, when it passes, added to the gate.
+        Returns the text as shown, or None."""
         if off_question(turn.standalone, gate.parts, sentence) or \
                 not_a_share(turn.standalone, gate.parts, sentence):
             checker.drop(sentence)
@@ -477,8 +478,10 @@ class AnswerChain:
             if found is not None and found.bound:
                 continue
             lead = best([v for v in checker.views if v.n > k], want)
-            if (lead is None or not lead.bound) and (want.entities != parts.entities or
-                                                     (want.measures and want.entities)):
+            # a search of its own: one study of two asked side by side, or the one study
+            # asked with a measure that nothing retrieved binds
+            own_search = want.entities != parts.entities or bool(want.measures and want.entities)
+            if (lead is None or not lead.bound) and own_search:
                 measure = next(iter(parts.measures), None)
                 side = self._side_quote(turn, checker, want, measure, set())
                 lead = best([v for v in checker.views if v.n > k], want) if side else None

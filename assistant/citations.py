@@ -33,6 +33,7 @@ from .claims import (
     clause_conflict,
     clauses,
     condition_conflict,
+    conditions_in,
     directions_in,
     entities_in,
     extract_quantities,
@@ -496,6 +497,8 @@ class AnswerChecker:
         self.question_studies = {e for e in self.question_entities if is_study(e)}
         self.question_populations = populations_in(question)
         self.question = question
+        # the circumstance the question places its value in ("during chemotherapy")
+        self.question_conditions = conditions_in(question)
         self.question_group = asked_group(question)
         # the question's words besides its measure names: what tells one study from another
         self.question_subject_units = support_units(without_measures(question))
@@ -638,7 +641,7 @@ class AnswerChecker:
             # a value under another circumstance than the question asks ("after radical
             # surgery" for "during chemotherapy") is not its answer
             found = [b for b in found if not condition_conflict(
-                self.question, clause_text(b.sentence.text, b.claim) if b.claim else
+                self.question_conditions, clause_text(b.sentence.text, b.claim) if b.claim else
                 b.sentence.text, b.sentence.text)]
             if not wanted:
                 # no measure names what the number is: the source sentence itself must be

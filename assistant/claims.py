@@ -772,21 +772,21 @@ def conditions_in(text: str) -> set[str]:
     return {c for c in out if c}
 
 
-def _when_words(event: str) -> set[str]:
-    return {w[:5] for w in event.split()} if event.isascii() else {event}
+def stem(word: str) -> str:
+    """"previous" and "previously", "treatments" and "treated": one stem (ASCII words)."""
+    return word[:5] if word.isascii() and len(word) > 5 else word
 
 
-def condition_conflict(question: str, clause: str, sentence: str) -> bool:
+def condition_conflict(asked: set[str], clause: str, sentence: str) -> bool:
     """A source clause that states its value under another circumstance than the question
-    asks: the question names one ("during chemotherapy"), the clause names its own ("after
-    radical surgery") and the sentence nowhere names the question's event. Only within one
-    language (events are not translated); False where either names none. Pure."""
-    asked = conditions_in(question)
-    stated = conditions_in(clause)
-    if not asked or not stated or question.isascii() != sentence.isascii():
+    asks: the question names ``asked`` (its ``conditions_in``, "during chemotherapy"), the
+    clause names its own ("after radical surgery") and the sentence nowhere names the
+    question's event. Only within one language (events are not translated); False where
+    either names none. Pure."""
+    stated = conditions_in(clause) if asked else set()
+    if not stated or any(e.isascii() != sentence.isascii() for e in asked):
         return False
     if sentence.isascii():
-        have = {w[:5] for w in re.findall(r"[a-z][a-z-]+", sentence.lower())}
-    else:
-        have = {e for e in _ZH_EVENTS if e in sentence}
-    return not any(_when_words(event) & have for event in asked)
+        have = {stem(w) for w in re.findall(r"[a-z][a-z-]+", sentence.lower())}
+        return not any({stem(w) for w in event.split()} & have for event in asked)
+    return not any(event in sentence for event in asked)

@@ -35,6 +35,7 @@ from .claims import (
     clause_conflict,
     condition_conflict,
     condition_spans,
+    conditions_in,
     entities_in,
     is_calendar_year,
     is_reference,
@@ -47,6 +48,7 @@ from .claims import (
     other_subgroup,
     sentence_claims,
     sentence_horizons,
+    stem,
     subgroups_asked,
     terms_in,
 )
@@ -496,14 +498,9 @@ def phrase_in(phrase: str, text: str) -> bool:
     if acronyms:
         low = text.lower()
         return any(a.lower() in low for a in acronyms)
-    words = {_stem(w) for w in support_units(phrase)}
-    have = {_stem(w) for w in support_units(text)}
+    words = {stem(w) for w in support_units(phrase)}
+    have = {stem(w) for w in support_units(text)}
     return not words or 2 * len(words & have) >= len(words)
-
-
-def _stem(word: str) -> str:
-    """"previous" and "previously", "treatments" and "treated": one stem (ASCII words)."""
-    return word[:5] if word.isascii() and len(word) > 5 else word
 
 
 def asked_units(question: str) -> frozenset[str]:
@@ -738,8 +735,11 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
     # side ("初治患者和复发难治患者的DCR分别…")
     must_name = set(parts.population if parts.population is not None else parts.populations)
     group = asked_group(question)
-    # one share asked and nothing else (a two-part question's other part may be a count)
+    # one share asked and nothing else (a two-part question's other part may be a count).
+    # Not an ``asked_units`` entry: a unit asked turns the asked-phrase check off, and what a
+    # share is of ("… develop secondary lung metastasis") is what tells one share from another
     share = asks_share(question) and parts.values == 1 and not units
+    when = conditions_in(question)  # "during chemotherapy": the circumstance asked
     named_groups = subgroups_asked(question)
     q_numbers = numbers_of(question)  # "3年EFS率": the 3 names the measure, it is no answer
     q_horizons = sentence_horizons(question)  # "6个月PFS率": a median PFS is no answer
@@ -802,7 +802,7 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
                           (not q_horizons or c.horizon in q_horizons) and
                           not (asks_median and no_median(s.text, c)) and
                           not clause_conflict(parts.entities, c.entities) and
-                          not condition_conflict(question, clause_text(s.text, c), s.text) and
+                          not condition_conflict(when, clause_text(s.text, c), s.text) and
                           not mixed_group(group, clause_text(s.text, c), s.text) and
                           not other_subgroup(s.text, c, question, question) and
                           of_asked_subgroup(s.text, clause_text(s.text, c), named_groups)]

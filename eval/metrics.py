@@ -105,7 +105,7 @@ def evidence_read(quotes: Sequence[str], model_input: str | None) -> bool | None
         return None
     read = _squash(model_input)
     joined = _squash(_PASSAGE_JOIN_RE.sub("", model_input))
-    return all(_squash(q) in read or _squash(q) in joined for q in quotes)
+    return all(q in read or q in joined for q in map(_squash, quotes))
 
 
 class Shown(NamedTuple):

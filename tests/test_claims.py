@@ -473,6 +473,6 @@ LUNG_40 = ("and about 40% of patients develop secondary lung metastasis after ra
 ])
 def test_a_value_under_another_circumstance_conflicts(question: str, clause: str,
                                                       sentence: str, conflict: bool) -> None:
-    from assistant.claims import condition_conflict
+    from assistant.claims import condition_conflict, conditions_in
 
-    assert condition_conflict(question, clause, sentence) is conflict
+    assert condition_conflict(conditions_in(question), clause, sentence) is conflict
