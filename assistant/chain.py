@@ -57,6 +57,7 @@ from .decide import (
     scored_quote,
     short_of_values,
     side_query,
+    states_comparison,
     with_population,
 )
 from .errors import BadQuestionError, EndpointError
@@ -723,6 +724,10 @@ class Gate:
             has_number = numbers if numbers is not None else bool(last and last.numbers)
             self.coverage.numbers += int(has_number)
             self.coverage.new_agent |= names_new_agent(self.parts, text)
+            if states_comparison(self.parts, text):
+                # which way the comparison goes, of what is compared: that part is answered
+                self.coverage.compared = True
+                self.coverage.measures |= set(self.parts.compared)
             # only a sentence that passed the check can answer: a bare "Yes." (nothing to
             # check) waits for one, else the question is declined
             self.answered = self.answered or answers_question(self.parts, self.coverage)

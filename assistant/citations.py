@@ -32,6 +32,7 @@ from .claims import (
     cites_literature,
     clause_conflict,
     clauses,
+    compared_keys,
     condition_conflict,
     conditions_in,
     directions_in,
@@ -49,6 +50,7 @@ from .claims import (
     phrase_words,
     pick_label,
     sentence_claims,
+    stands_for_a_part,
     value_phrase,
     value_tail,
     value_term,
@@ -387,10 +389,13 @@ def bind_claim(claim: Claim, answer: str, prev_end: int, views: Sequence[Passage
                 if not claim.horizon and no_median(s.text, c) and MEDIAN_RE.search(
                         clause_text(answer, claim)):
                     continue  # "中位PFS为29%" is not the 6个月PFS率 of 29%
-                if c.quantity.partner and c.quantity.partner not in values:
-                    continue  # half a range is not the value: "5% to 10%" is not "10%"
+                if c.quantity.partner and c.quantity.partner != q.partner:
+                    continue  # half a range is not the value: "5% to 10%" is not "10%", nor
+                    # are "20% and 25%, respectively" two values of the one "20%~25%"
                 if wanted_measures and not (c.measures & wanted_measures):
                     continue
+                if stands_for_a_part(claim, values, c.quantity, s.text):
+                    continue  # "60例(22例脂肪肉瘤+38例平滑肌肉瘤)": 60 is no part's count
                 if clause_conflict(claim_entities, c.entities):
                     continue  # "安慰剂组41%" is not "尼罗醋司他组41%"; lung is not prostate
                 clause = clause_text(s.text, c)
@@ -688,13 +693,16 @@ class AnswerChecker:
                                                   -max(scores[v.n], semantic[v.n])))
         units = support_units(bare)
         # a comparison is supported only by a sentence going the same way ("更低", never "更高")
+        # about what the answer compares ("adverse events … lower" is not "首次SRE的发生风险下降")
         ways = directions_in(bare)
+        keys = compared_keys(bare) if ways else set()
         for v in order:
             if not subjects <= v.entities:
                 continue
             if scores[v.n] >= self.min_overlap or semantic[v.n] >= self.min_semantic:
                 best = max((s for s in v.sentences
-                            if not ways or ways <= directions_in(s.text)),
+                            if not ways or (ways <= directions_in(s.text) and
+                                            keys <= compared_keys(s.text))),
                            key=lambda s: len(support_units(s.text) & units), default=None)
                 if best is not None:
                     self.subjects |= best.context

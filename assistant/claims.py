@@ -25,6 +25,10 @@ CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 
              "九": 9, "十": 10}
 HALF_RE = re.compile(r"一半|半数")
 RANGE_BETWEEN_RE = re.compile(r"\s*(?:%|％)?\s*(?:-|–|—|~|～|至|到|to)\s*$")
+# "between 20% and 25%", "介于20%与25%之间", "在20%到25%之间": a range written with words
+BETWEEN_BEFORE_RE = re.compile(r"(?:\bbetween|介于|在)\s*$", re.IGNORECASE)
+BETWEEN_AND_RE = re.compile(r"\s*(?:%|％)?\s*(?:\band\b|与|和)\s*$", re.IGNORECASE)
+BETWEEN_AFTER_RE = re.compile(r"^\s*(?:%|％)?\s*之间")
 CLAUSE_RE = re.compile(r"[,，;；]|(?<=\D)\.\s")
 RESPECTIVE_RE = re.compile(r"分别|各为|respectively", re.IGNORECASE)
 LABEL_SPLIT_RE = re.compile(r"与|和|及|以及|、|\band\b|\bvs\.?|\bversus\b|对比", re.IGNORECASE)
@@ -153,11 +157,20 @@ def extract_quantities(text: str, lex: Lexicon | None = None) -> list[Quantity]:
     out = list(found)
     for i in range(len(out) - 2, -1, -1):
         a, b = out[i], out[i + 1]
-        if not RANGE_BETWEEN_RE.match(text[a.end:b.start]):
+        if not (RANGE_BETWEEN_RE.match(text[a.end:b.start]) or _between(text, a, b)):
             continue
         out[i] = replace(a, unit=a.unit or b.unit, partner=b.value)
         out[i + 1] = replace(out[i + 1], partner=a.value)
     return out
+
+
+def _between(text: str, a: Quantity, b: Quantity) -> bool:
+    """"between 20% and 25%", "介于20%与25%之间": two values that are one range's ends."""
+    if not BETWEEN_AND_RE.match(text[a.end:b.start]):
+        return False
+    after = text[b.unit_end if b.unit_end > 0 else b.end:]
+    return bool(BETWEEN_BEFORE_RE.search(text[max(0, a.start - 12):a.start]) and (
+        text[:a.start].rstrip().lower().endswith("between") or BETWEEN_AFTER_RE.match(after)))
 
 
 def _matching_paren(text: str, i: int) -> int | None:
@@ -477,8 +490,16 @@ def cues_in(text: str, lex: Lexicon | None = None) -> set[str]:
 
 
 def directions_in(text: str, lex: Lexicon | None = None) -> set[str]:
-    """Which ways the comparisons of ``text`` go ("down" for 更低 and for "lower")."""
-    return _keys_in((lex or lexicon()).directions, text)
+    """Which ways the comparisons of ``text`` go ("down" for 更低 and for "lower"). A direction
+    word inside a term's name goes no way: "中性粒细胞减少" is neutropenia, "血小板减低"
+    thrombocytopenia."""
+    lex = lex or lexicon()
+    if lex.directions is None:
+        return set()
+    text = normalise_text(text)
+    named = [(m.start, m.end) for m in lex.terms.find(text)] if lex.terms is not None else []
+    return {m.key for m in lex.directions.find(text)
+            if not any(a <= m.start < b for a, b in named)}
 
 
 TERM_KEY = "term:"  # a lexicon term among a phrase's words, whichever of its names is written
@@ -518,6 +539,13 @@ YEAR_RE = re.compile(r"(?<![\dA-Za-z-])((?:19|20)\d{2})(?:年|\b)(?![\d.%])")
 
 def measures_in(text: str, lex: Lexicon | None = None) -> set[str]:
     return {m.key for m in (lex or lexicon()).strict_measures(normalise_text(text))}
+
+
+def compared_keys(text: str) -> set[str]:
+    """What a comparison in ``text`` may be of, in either language: its strict measures and
+    its lexicon terms ("整体不良反应发生率更低": {"adverse"}; "hypocalcaemia":
+    {"term:hypocalcaemia"}). Pure."""
+    return measures_in(text) | {TERM_KEY + t for t in terms_in(text)}
 
 
 # words between a label and its value that name nothing ("为", "约", "was", "about")
@@ -680,6 +708,46 @@ def asked_group(question: str) -> frozenset[str]:
         if measures_in(piece):
             found |= entities_in(piece) & tumours
     return frozenset(found)
+
+
+def parts_of_total(text: str, quantity: Quantity) -> tuple[frozenset[str], frozenset[str]]:
+    """The parts a total is broken into right after it ("60例(22例脂肪肉瘤+38例平滑肌肉瘤)": the
+    values {22, 38} and the entities {liposarcoma, leiomyosarcoma}); empty where the parenthesis
+    after the value (and its unit) does not hold two or more values that add up to it. Pure."""
+    text = normalise_text(text)
+    at = quantity.unit_end if quantity.unit_end > 0 else quantity.end
+    while at < len(text) and text[at] == " ":
+        at += 1
+    if at >= len(text) or text[at] not in "(（":
+        return frozenset(), frozenset()
+    close = _matching_paren(text, at)
+    if close is None:
+        return frozenset(), frozenset()
+    inner = text[at + 1:close]
+    values = [q for q in extract_quantities(inner) if q.unit in (None, quantity.unit)]
+    try:
+        whole = float(quantity.value)
+        if len(values) < 2 or abs(sum(float(q.value) for q in values) - whole) > 1e-6:
+            return frozenset(), frozenset()
+    except ValueError:
+        return frozenset(), frozenset()
+    return frozenset(q.value for q in values), frozenset(entities_in(inner))
+
+
+def stands_for_a_part(claim: Claim, values: frozenset[str], total: Quantity,
+                      source: str) -> bool:
+    """The answer gives a total as one part's value: "60 liposarcoma and 38 leiomyosarcoma
+    patients" from "60例(22例脂肪肉瘤+38例平滑肌肉瘤)" — it states some of the parts' values but
+    not all (the total stands in for the part left out), or the value's clause names some of
+    the parts and not all ("60例脂肪肉瘤"). ``values``: every value of the answer sentence.
+    Pure."""
+    part_values, part_entities = parts_of_total(source, total)
+    if not part_values:
+        return False
+    if values & part_values:
+        return not part_values <= values  # all of them: the total given with its parts
+    named = claim.entities & part_entities
+    return bool(named) and not part_entities <= claim.entities
 
 
 def mixed_group(asked: frozenset[str], clause: str, sentence: str) -> bool:

@@ -33,9 +33,12 @@ from .claims import (
     Claim,
     asked_group,
     clause_conflict,
+    clauses,
+    compared_keys,
     condition_conflict,
     condition_spans,
     conditions_in,
+    directions_in,
     entities_in,
     is_calendar_year,
     is_reference,
@@ -101,6 +104,9 @@ class Parts:
     populations: tuple[str, ...] = ()
     # the one population a part of the answer is about (None: the question's own)
     population: frozenset[str] | None = None
+    # what a comparison asked without a number compares (``compared_in``): a sentence that
+    # says which way it goes ("整体不良反应发生率更低") answers it; empty for other questions
+    compared: frozenset[str] = frozenset()
 
 
 # a question asking which drug, antibody or agent: answered only by naming one it does not name
@@ -283,6 +289,42 @@ def asked_measures(question: str) -> list[str]:
 COUNT_MEASURES = frozenset({"enrolment"})
 
 
+# "How did X compare between A and B?", "A组与B组相比,X如何?": a comparison asked without a
+# number ("lower", "相似" answers it). A number asked in so many words ("by how much", "下降多少")
+# keeps the question a quantity question.
+COMPARE_Q_RE = re.compile(
+    r"\bhow\s+(?:did|does|do|was|were|is|are)\b.*\bcompare\b|"
+    r"\bcompared?\s+(?:with|to|between)\b|\bdiffer(?:ence)?\s+between\b|"
+    r"(?:相比|相较|比较|对比)[^?？]*?(?:如何|怎样|怎么样|有何(?:差异|不同|区别)|有什么(?:差异|不同|区别))|"
+    r"(?:差异|不同|区别)如何", re.IGNORECASE)
+NUMBER_ASKED_RE = re.compile(r"多少|几[个名例年月天周次]|百分之|\bhow\s+(?:many|much|long)\b|"
+                             r"\bby\s+how\b|\bwhat\s+(?:percentage|proportion|share|number)\b",
+                             re.IGNORECASE)
+
+
+def compared_in(question: str) -> frozenset[str]:
+    """What a comparison asked without a number compares: the lexicon measures and terms the
+    question names ("整体不良反应发生率" -> {"adverse"}; "incidence of hypocalcaemia" ->
+    {"term:hypocalcaemia"}). Empty for any other question, and where it names none (what is
+    compared is then unknown: no sentence can be told to answer it). Pure."""
+    if is_yes_no(question) or not COMPARE_Q_RE.search(question) or \
+            NUMBER_ASKED_RE.search(question):
+        return frozenset()
+    return frozenset(compared_keys(question))
+
+
+def states_comparison(parts: Parts, text: str) -> bool:
+    """``text`` says which way the comparison asked goes, of what is compared: one clause holds
+    a direction ("更低", "similar") and every measure and term the question compares — not
+    "3级及以上的副反应发生率36.7%,…,16.7%的患者减少了艾立布林的剂量" (its "减少" is of a
+    dose). Pure."""
+    if not parts.compared:
+        return False
+    text = normalise_text(text)
+    return any(directions_in(text[a:b]) and parts.compared <= compared_keys(text[a:b])
+               for a, b in clauses(text))
+
+
 def question_parts(question: str) -> Parts:
     seen = asked_measures(question)
     units = asked_units(question)
@@ -290,13 +332,15 @@ def question_parts(question: str) -> Parts:
         seen = [m for m in seen if m not in COUNT_MEASURES]
     wants = max(len(seen), 2 if RESPECTIVE_Q_RE.search(question) or
                 SECOND_ASK_RE.search(question.strip()) else 1)
-    quantity = not is_yes_no(question) and (expects_quantity(question) or
-                                            bool(seen and _asks_value(question)))
+    compared = compared_in(question)
+    quantity = not is_yes_no(question) and not compared and (
+        expects_quantity(question) or bool(seen and _asks_value(question)))
     sides = tuple(subject_parts(question)) if quantity else ()
     agents = agents_in(question) if AGENT_Q_RE.search(question) else None
     populations = side_by_side(populations_in_order(question)) if quantity else ()
     return Parts(tuple(seen), frozenset(entities_in(question)), quantity,
-                 max(wants, len(sides), len(populations)), sides, agents, populations)
+                 max(wants, len(sides), len(populations)), sides, agents, populations,
+                 compared=compared)
 
 
 def side_by_side(populations: Sequence[str]) -> tuple[str, ...]:
@@ -525,6 +569,8 @@ class Coverage:
     numbers: int = 0  # shown sentences that carry a bound number
     # a shown sentence names an agent the question does not (always, where it asks no agent)
     new_agent: bool = False
+    # a shown sentence says which way the comparison asked goes (``states_comparison``)
+    compared: bool = False
 
 
 def missing_measures(parts: Parts, covered: Coverage) -> list[str]:
@@ -534,11 +580,16 @@ def missing_measures(parts: Parts, covered: Coverage) -> list[str]:
 def answers_question(parts: Parts, covered: Coverage) -> bool:
     """The shown sentences answer (at least part of) the question: about its subjects, with a
     number of an asked measure where it asks for a quantity."""
-    if parts.entities and not parts.entities <= covered.subjects and not any(
+    if parts.compared:
+        if parts.entities and not parts.entities & covered.subjects:
+            return False  # a comparison's sentence names one side at least ("地舒单抗组…更低")
+    elif parts.entities and not parts.entities <= covered.subjects and not any(
             side <= covered.subjects for side in parts.sides):
         return False  # (one of two studies asked about, whole, is part of the answer)
     if parts.agents_named is not None and not covered.new_agent:
         return False  # "Which antibody?" — "PD-1 blockade immunotherapy" names none
+    if parts.compared and not covered.compared:
+        return False  # "How did X compare?" — a sentence of X's that goes no way, or of Y's
     if parts.quantity:
         if covered.numbers == 0:
             return False
@@ -750,13 +801,21 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
     asks_place = asks_where(question)
     asks_plan = bool(PLAN_Q_RE.search(question)) and not wanted & RESULT_MEASURES
     defines = bool(wanted) and not parts.quantity and asks_definition(question)
+    compares = bool(parts.compared)
     best: Quote | None = None
     for view in views:
         title = support_units(view.chunk.title)
         for s in view.sentences:
             if (view.n, s.start) in skip:
                 continue  # already shown
-            if not parts.entities <= s.context | s.after:
+            if compares:
+                # "地舒单抗组…整体不良反应发生率更低": which way, of what is compared, about one
+                # side at least (the other named in the passage, "…优于唑来膦酸" before it)
+                if not states_comparison(parts, s.text) or not (
+                        parts.entities & (s.context | s.after) and
+                        parts.entities <= view.entities):
+                    continue
+            elif not parts.entities <= s.context | s.after:
                 continue
             own = support_units(s.text)
             if len(own - title) < 3 and not any(c.measures & wanted and c.quantity.unit
@@ -835,6 +894,8 @@ def scored_quote(question: str, views: Sequence[PassageView], parts: Parts,
             bound = bool(wanted) and bool(parts.entities)
             # what the asked measure is made of, said of it: "骨相关事件…主要包括以下五种:…"
             bound = bound or (defines and bool(DEFINES_RE.search(s.text)))
+            # the comparison asked, said of what is compared (checked above)
+            bound = bound or compares
             need = min_overlap if wanted or parts.entities else 2 * min_overlap
             # a value of the asked kind (a time, a count, a dose) about every named subject,
             # or the year a year question asks, needs a little less meaning

@@ -40,6 +40,7 @@ EZH = chunk("他泽司他EZH-202研究中,初次治疗的上皮样肉瘤患者OR
 HH2853 = chunk("国内另一项纳入32例上皮样肉瘤患者的HH2853研究,ORR为28.1%。", 12)
 RATES = chunk("不同瘤种的骨转移发生率存在显著差异,在肺癌患者中骨转移发生率约为30%~40%,晚期乳腺癌患者骨转移"
               "发生率约为65%~75%,前列腺患者骨转移发生率约为65%~90%。", 13)
+TOTAL = chunk("一项回顾性研究共纳入45例(20例骨肉瘤+25例尤文肉瘤)患者,ORR为30%。", 20)
 NIRO = chunk("ORR患者在尼罗醋司他组为41%,显着高于安慰剂组8%(P<0.001)。", 6)
 
 
@@ -198,6 +199,19 @@ CASES = [
     ("half range", "The effective rate of immunotherapy is about 10%.", [RANGE], "", False),
     ("whole range", "The effective rate of immunotherapy is about 5% to 10%.", [RANGE], "", True),
     ("wrong unit", "安罗替尼推荐剂量为每日12g。", [DOSE], "", False),
+    # a range's two ends are not two values: "30%~40%" is not lung 30% and breast 40%
+    ("range split in a pair", "肺癌与乳腺癌患者的骨转移发生率分别约为30%和40%。", [RATES], "", False),
+    ("range kept", "肺癌患者的骨转移发生率约为30%~40%。", [RATES], "", True),
+    ("range in words", "肺癌患者的骨转移发生率介于30%与40%之间。", [RATES], "", True),
+    # 1b. a total broken into parts is no part's count
+    ("total as a part", "The study enrolled 45 osteosarcoma and 25 Ewing sarcoma patients, "
+     "respectively.", [TOTAL], "", False),
+    ("total named as a part", "该研究纳入45例骨肉瘤患者。", [TOTAL], "", False),
+    ("parts", "The study enrolled 20 osteosarcoma and 25 Ewing sarcoma patients, respectively.",
+     [TOTAL], "", True),
+    ("total with its parts", "The study enrolled 45 patients (20 osteosarcoma, 25 Ewing sarcoma).",
+     [TOTAL], "", True),
+    ("total", "该研究共纳入45例患者。", [TOTAL], "", True),
     # a group count is no enrolment
     ("groups as enrolment", "The trial will enroll 1 participant.",
      [chunk("The study will enroll 43 participants in 1 patient group.", 19, language="en")],

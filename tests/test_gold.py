@@ -10,7 +10,9 @@ population asked that only the whole trial's figure answers, one population's fi
 6 of them near misses; 12 d7-* written on 2026-12-07 (round 12) with a drug's name misspelt as
 a user types it, another formulation of a drug (liposomal doxorubicin) or a comparison asked
 without a number, 7 of them near misses that name a drug pair no study tested or a comparison
-the documents do not make) and test (held out). Every
+the documents do not make; 6 d9-* written on 2026-12-07 (round 15) with comparisons asked
+without a number, 4 of them near misses: one arm's adverse events with no comparator, or an
+event the documents compare nowhere) and test (held out). Every
 quote is verbatim in its source, every reference answer passes its own check, and the test split
 covers what the "right or declined" brief asks of it."""
 
@@ -78,13 +80,14 @@ def test_ids_are_unique_across_splits() -> None:
 
 def test_dev_split_meets_its_brief() -> None:
     items = load_gold(DEV)
-    assert len(items) == 170
+    assert len(items) == 176
     assert sum(i.id.startswith("d3-") and not i.answerable for i in items) >= 7, "near misses"
     assert sum(i.id.startswith("d4-") and not i.answerable for i in items) >= 8, "unstated doses"
     assert sum(i.id.startswith("d5-") and not i.answerable for i in items) >= 5, "whose number"
     assert sum(i.id.startswith("d8-") and not i.answerable for i in items) >= 5, "shares not given"
     assert sum(i.id.startswith("d6-") and not i.answerable for i in items) >= 6, "whose patients"
     assert sum(i.id.startswith("d7-") and not i.answerable for i in items) >= 7, "misspelt drugs"
+    assert sum(i.id.startswith("d9-") and not i.answerable for i in items) >= 4, "comparisons"
     assert sum(i.lang == "zh" for i in items) >= 20 and sum(i.lang == "en" for i in items) >= 20
     assert sum(_cross_lingual(i) for i in items) >= 15
     assert sum(not i.answerable for i in items) >= 8
@@ -115,7 +118,7 @@ def test_no_dev_question_quotes_a_test_questions_evidence() -> None:
     same evidence quote) would carry test answers into tuning."""
     test_quotes = {q for i in load_gold(TEST) for q in i.evidence_list}
     for item in load_gold(DEV):
-        if item.id.startswith(("d3-", "d4-", "d5-", "d6-", "d7-")):
+        if item.id.startswith(("d3-", "d4-", "d5-", "d6-", "d7-", "d9-")):
             assert not any(q in t or t in q for q in item.evidence_list for t in test_quotes), \
                 item.id
 
