@@ -290,11 +290,11 @@ COUNT_MEASURES = frozenset({"enrolment"})
 
 
 # "How did X compare between A and B?", "A组与B组相比,X如何?": a comparison asked without a
-# number ("lower", "相似" answers it). A number asked in so many words ("by how much", "下降多少")
-# keeps the question a quantity question.
+# number ("lower", "相似" answers it). A number asked in so many words ("by how much", "下降多少"),
+# or a value asked of one side ("What was the ORR compared with placebo?") keeps the question a
+# quantity question.
 COMPARE_Q_RE = re.compile(
-    r"\bhow\s+(?:did|does|do|was|were|is|are)\b.*\bcompare\b|"
-    r"\bcompared?\s+(?:with|to|between)\b|\bdiffer(?:ence)?\s+between\b|"
+    r"\bhow\s+(?:did|does|do|was|were|is|are)\b.*\b(?:compare|differ)\b|"
     r"(?:相比|相较|比较|对比)[^?？]*?(?:如何|怎样|怎么样|有何(?:差异|不同|区别)|有什么(?:差异|不同|区别))|"
     r"(?:差异|不同|区别)如何", re.IGNORECASE)
 NUMBER_ASKED_RE = re.compile(r"多少|几[个名例年月天周次]|百分之|\bhow\s+(?:many|much|long)\b|"

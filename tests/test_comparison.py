@@ -71,6 +71,11 @@ SIDES = RetrievedChunk(
     ("By how much did the SRE risk fall with denosumab compared with zoledronic acid?", set()),
     # no comparison asked
     ("地舒单抗组整体不良反应发生率是多少?", set()),
+    # one side's value asked, the other named for contrast: a number is asked
+    ("What was the overall adverse event rate with denosumab compared with zoledronic acid?",
+     set()),
+    ("How did the adverse event rate differ between the denosumab and zoledronic acid groups?",
+     {"adverse"}),
     # a comparison of nothing the lexicon names: no sentence can be told to answer it
     ("地舒单抗与唑来膦酸相比如何?", set()),
 ])
