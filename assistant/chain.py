@@ -725,9 +725,9 @@ class Gate:
             self.coverage.numbers += int(has_number)
             self.coverage.new_agent |= names_new_agent(self.parts, text)
             if states_comparison(self.parts, text):
-                # which way the comparison goes, of what is compared: that part is answered
+                # which way the comparison goes, of what is compared: its measures are answered
                 self.coverage.compared = True
-                self.coverage.measures |= set(self.parts.compared)
+                self.coverage.measures |= self.parts.compared & set(self.parts.measures)
             # only a sentence that passed the check can answer: a bare "Yes." (nothing to
             # check) waits for one, else the question is declined
             self.answered = self.answered or answers_question(self.parts, self.coverage)

@@ -165,12 +165,15 @@ def extract_quantities(text: str, lex: Lexicon | None = None) -> list[Quantity]:
 
 
 def _between(text: str, a: Quantity, b: Quantity) -> bool:
-    """"between 20% and 25%", "介于20%与25%之间": two values that are one range's ends."""
+    """"between 20% and 25%", "介于20%与25%之间": two values that are one range's ends (the
+    Chinese forms close with 之间)."""
     if not BETWEEN_AND_RE.match(text[a.end:b.start]):
         return False
+    opener = BETWEEN_BEFORE_RE.search(text[max(0, a.start - 12):a.start])
+    if opener is None:
+        return False
     after = text[b.unit_end if b.unit_end > 0 else b.end:]
-    return bool(BETWEEN_BEFORE_RE.search(text[max(0, a.start - 12):a.start]) and (
-        text[:a.start].rstrip().lower().endswith("between") or BETWEEN_AFTER_RE.match(after)))
+    return opener.group(0).strip().lower() == "between" or bool(BETWEEN_AFTER_RE.match(after))
 
 
 def _matching_paren(text: str, i: int) -> int | None:
@@ -497,9 +500,11 @@ def directions_in(text: str, lex: Lexicon | None = None) -> set[str]:
     if lex.directions is None:
         return set()
     text = normalise_text(text)
-    named = [(m.start, m.end) for m in lex.terms.find(text)] if lex.terms is not None else []
-    return {m.key for m in lex.directions.find(text)
-            if not any(a <= m.start < b for a, b in named)}
+    found = lex.directions.find(text)
+    if not found or lex.terms is None:
+        return {m.key for m in found}
+    named = [(m.start, m.end) for m in lex.terms.find(text)]
+    return {m.key for m in found if not any(a <= m.start < b for a, b in named)}
 
 
 TERM_KEY = "term:"  # a lexicon term among a phrase's words, whichever of its names is written
@@ -715,21 +720,15 @@ def parts_of_total(text: str, quantity: Quantity) -> tuple[frozenset[str], froze
     values {22, 38} and the entities {liposarcoma, leiomyosarcoma}); empty where the parenthesis
     after the value (and its unit) does not hold two or more values that add up to it. Pure."""
     text = normalise_text(text)
-    at = quantity.unit_end if quantity.unit_end > 0 else quantity.end
-    while at < len(text) and text[at] == " ":
-        at += 1
-    if at >= len(text) or text[at] not in "(（":
-        return frozenset(), frozenset()
-    close = _matching_paren(text, at)
+    end = quantity.unit_end if quantity.unit_end > 0 else quantity.end
+    at = len(text) - len(text[end:].lstrip(" "))
+    close = _matching_paren(text, at) if text[at:at + 1] in ("(", "（") else None
     if close is None:
         return frozenset(), frozenset()
     inner = text[at + 1:close]
     values = [q for q in extract_quantities(inner) if q.unit in (None, quantity.unit)]
-    try:
-        whole = float(quantity.value)
-        if len(values) < 2 or abs(sum(float(q.value) for q in values) - whole) > 1e-6:
-            return frozenset(), frozenset()
-    except ValueError:
+    # canonical values are plain decimals ("60", "28.57")
+    if len(values) < 2 or abs(sum(float(q.value) for q in values) - float(quantity.value)) > 1e-6:
         return frozenset(), frozenset()
     return frozenset(q.value for q in values), frozenset(entities_in(inner))
 

@@ -18,10 +18,16 @@ from assistant.decide import (
 )
 from assistant.types import RetrievedChunk
 
-SAFETY = RetrievedChunk(
-    chunk_id="c1", doc_id="d1", title="乳腺癌骨转移的全程管理", language="zh", start=0, end=120,
-    text="一项头对头比较地舒单抗与唑来膦酸的Ⅲ期临床研究入组超过2000例患者。在生活质量和安全性方面,"
-         "地舒单抗组安全性更好,整体不良反应发生率更低。")
+
+def passage(n: int, title: str, text: str) -> RetrievedChunk:
+    """A retrieved Chinese passage of its own document."""
+    return RetrievedChunk(chunk_id=f"c{n}", doc_id=f"d{n}", title=title, language="zh", start=0,
+                          end=len(text), text=text)
+
+
+SAFETY = passage(1, "乳腺癌骨转移的全程管理",
+                 "一项头对头比较地舒单抗与唑来膦酸的Ⅲ期临床研究入组超过2000例患者。在生活质量和安全性方面,"
+                 "地舒单抗组安全性更好,整体不良反应发生率更低。")
 Q = "地舒单抗组与唑来膦酸组相比,整体不良反应发生率如何?"
 
 
@@ -53,10 +59,9 @@ def test_a_comparison_is_supported_only_by_a_sentence_going_the_same_way(answer:
 # the model's draft does not say it; a sentence going some way about something else (疗效 "优于",
 # SRE risk "下降") answers no comparison of adverse events or of hypocalcaemia.
 
-SIDES = RetrievedChunk(
-    chunk_id="c2", doc_id="d2", title="骨保护药物的头对头研究", language="zh", start=0, end=160,
-    text="结果显示,地舒单抗组首次骨相关事件的发生风险下降近20%,疗效显著优于唑来膦酸。"
-         "在安全性方面,地舒单抗组整体不良反应发生率更低。两组的颌骨坏死发病率则相似。")
+SIDES = passage(2, "骨保护药物的头对头研究",
+                "结果显示,地舒单抗组首次骨相关事件的发生风险下降近20%,疗效显著优于唑来膦酸。"
+                "在安全性方面,地舒单抗组整体不良反应发生率更低。两组的颌骨坏死发病率则相似。")
 
 
 @pytest.mark.parametrize("question, compared", [
@@ -105,10 +110,9 @@ def test_a_comparison_is_quoted_only_from_a_sentence_that_makes_it(question: str
         assert found is not None and quote in found[1].text, found
 
 
-SINGLE_ARM = RetrievedChunk(
-    chunk_id="c3", doc_id="d3", title="安罗替尼联合化疗的单臂研究", language="zh", start=0, end=90,
-    text="安罗替尼联合化疗治疗晚期软组织肉瘤。在安全性方面,3级及以上的不良反应发生率36.7%,"
-         "包含中性粒细胞减少,16.7%的患者减少了化疗药物的剂量。")
+SINGLE_ARM = passage(3, "安罗替尼联合化疗的单臂研究",
+                     "安罗替尼联合化疗治疗晚期软组织肉瘤。在安全性方面,3级及以上的不良反应发生率36.7%,"
+                     "包含中性粒细胞减少,16.7%的患者减少了化疗药物的剂量。")
 
 
 @pytest.mark.parametrize("question", [
