@@ -42,10 +42,12 @@ from .decide import (
     Quote,
     answer_values,
     answers_question,
+    asks_one_value,
     best_quote_in_rings,
     decision_for,
     decline_reason,
     half_answer,
+    is_yes_no,
     missing_measures,
     names_new_agent,
     not_a_share,
@@ -368,6 +370,7 @@ class AnswerChain:
         if turn.out_of_scope:
             turn.draft = REFUSAL[turn.language]
         else:
+            yield from self._quote_first(turn, checker, gate)
             yield StreamEvent(kind="status", text="generating")
             t0 = time.perf_counter()
             turn.model_input = self.passages_text(turn.standalone,
@@ -403,6 +406,38 @@ class AnswerChain:
     def _first_text(self, turn: Turn) -> None:
         turn.timings.setdefault("first_token_s", time.perf_counter() - turn.t0)
 
+    def _quote_first(self, turn: Turn, checker: AnswerChecker,
+                     gate: Gate) -> Iterator[StreamEvent]:
+        """A question for one number of one measure (``asks_one_value``) whose passages the
+        model reads hold a sentence that the measure and every subject bind, with a number:
+        that sentence, verbatim and cited, is the first text shown — before the model has read
+        its prompt. It is the quote a failed draft falls back to, chosen by the same rules;
+        the model's checked sentences follow it (``answer.quote_first``)."""
+        parts = gate.parts
+        cfg = self.settings.answer
+        if not cfg.quote_first or not asks_one_value(parts) or is_yes_no(turn.standalone):
+            return
+        found = scored_quote(turn.standalone, [v for v in checker.views if v.n <= turn.model_k],
+                             parts, parts.measures[0], semantic=turn.similarities,
+                             min_similarity=cfg.min_quote_similarity,
+                             min_similarity_across=cfg.min_quote_similarity_across)
+        if found is None or not found.bound or not found.sentence.claims:
+            return
+        sentence = found.sentence
+        covered = Coverage(measures={m for c in sentence.claims for m in c.measures},
+                           subjects=set(sentence.context | sentence.after), numbers=1)
+        if not answers_question(parts, covered):
+            return
+        self._show_quote(turn, checker, gate, (found.view, sentence), gate.quoted_at)
+        text = gate.release()
+        if not text:  # (the coverage above is what the gate counts: not reached)
+            gate.discard_held()
+            return
+        gate.quote_first = True
+        self._first_text(turn)
+        turn.timings["quote_first_s"] = time.perf_counter() - turn.t0
+        yield StreamEvent(kind="text", text=text)
+
     def _release(self, gate: Gate, checker: AnswerChecker, sentence: str,
                  turn: Turn) -> Iterator[StreamEvent]:
         """Check one sentence; yield what may be shown now (held back until the answer
@@ -416,6 +451,7 @@ class AnswerChain:
         text = gate.release()
         if text:
             self._first_text(turn)
+            turn.timings.setdefault("model_text_s", time.perf_counter() - turn.t0)
             yield StreamEvent(kind="text", text=text)
 
     def _check_into_gate(self, gate: Gate, checker: AnswerChecker, sentence: str,
@@ -429,9 +465,35 @@ class AnswerChain:
             checker.drop(sentence)
             return None
         before = checker.supported
+        if gate.quote_first:
+            return self._restatement(gate, checker, sentence, before)
         shown = checker.check(sentence)
         if shown is not None:
             gate.add(shown, checker, counted=checker.supported > before)
+        return shown
+
+    @staticmethod
+    def _restatement(gate: Gate, checker: AnswerChecker, sentence: str,
+                     before: int) -> str | None:
+        """After a quote shown first, a sentence of the model's is shown only where it passes
+        and answers the question by itself (the number asked, of its measure and subjects, in
+        the question's language); its other sentences add nothing the quote needs."""
+        kept = checker.measures, checker.subjects
+        checker.measures, checker.subjects = set(), set()
+        try:
+            shown = checker.check(sentence)
+            own = Coverage(measures=set(checker.measures), subjects=set(checker.subjects),
+                           numbers=int(bool(checker.checks and checker.checks[-1].numbers)))
+        finally:
+            checker.measures = kept[0] | checker.measures
+            checker.subjects = kept[1] | checker.subjects
+        if shown is None or checker.supported == before or \
+                not answers_question(gate.parts, own):
+            if shown is not None:
+                checker.checks[-1].action = "dropped"  # passed, yet not shown
+            return None
+        gate.add(shown, checker, counted=True, measures=own.measures, subjects=own.subjects,
+                 numbers=True)
         return shown
 
     def _translate_draft(self, turn: Turn, checker: AnswerChecker, gate: Gate) -> None:
@@ -575,7 +637,7 @@ class AnswerChain:
                 # nothing shown yet: the model's sentences did not answer; a quote may
                 wanted = list(parts.measures) or [None]  # type: ignore[list-item]
                 gate.discard_held()
-            quoted: set[tuple[int, int]] = set()
+            quoted = gate.quoted_at  # (a quote shown first is in it)
             # two populations asked the same thing ("初治患者和复发难治患者的DCR分别…"): each is a
             # part, quoted in the question's order where no shown sentence is about it yet
             for population in parts.populations:
@@ -712,6 +774,8 @@ class Gate:
         self.foreign: list[str] = []  # draft sentences in the wrong language
         self.quoted = 0
         self.translated = 0
+        self.quoted_at: set[tuple[int, int]] = set()  # (passage n, start) of quotes shown
+        self.quote_first = False  # a quote was shown before the model's sentences
 
     def add(self, text: str, checker: AnswerChecker, counted: bool,
             measures: set[str] | None = None, subjects: set[str] | None = None,

@@ -573,6 +573,14 @@ class Coverage:
     compared: bool = False
 
 
+def asks_one_value(parts: Parts) -> bool:
+    """The question asks one number of one measure, of one study and population, and no
+    agent, comparison or second part: one bound source sentence can answer it whole. Pure."""
+    return (parts.quantity and len(parts.measures) == 1 and parts.values == 1
+            and not parts.sides and not parts.populations and not parts.compared
+            and parts.agents_named is None)
+
+
 def missing_measures(parts: Parts, covered: Coverage) -> list[str]:
     return [m for m in parts.measures if m not in covered.measures]
 

@@ -185,6 +185,9 @@ def run(gold: Path, corpus: Path, limit: int | None, with_baseline: bool = True,
             "ingest_s": clincite_ingest_s, "chunks": report.chunks,
             "query_s": summary(ours.query_s),
             "first_token_s": summary([a["first_token_s"] for a in called]),
+            # the first checked sentence of the model's own (after any quote shown first)
+            "model_text_s": summary([a["model_text_s"] for a in called if "model_text_s" in a]),
+            "quote_first": sum("quote_first_s" in a for a in called),
             "total_s": summary([a["total_s"] for a in ours.answers]),
             "total_llm_s": summary([a["total_s"] for a in called]),
             "breakdown_mean_s": {k: summary([a.get(k, 0.0) for a in called])["mean"]
@@ -243,6 +246,10 @@ def render(r: dict) -> str:
         "| ClinCite | p50 | p95 | target |", "|---|---|---|---|",
         f"| time to first token | **{s(c['first_token_s']['p50'])}** | "
         f"{s(c['first_token_s']['p95'])} | p50 ≤ 3 s |",
+        *([f"| first checked sentence of the model's (after a quote shown first; "
+           f"{c['quote_first']} of {c['llm_calls']} answers began with one) | "
+           f"{s(c['model_text_s']['p50'])} | {s(c['model_text_s']['p95'])} | |"]
+          if "model_text_s" in c else []),
         f"| total per answer (all questions) | **{s(c['total_s']['p50'])}** | "
         f"{s(c['total_s']['p95'])} | p50 ≤ 6 s |",
         f"| total per answer (questions that reached the LLM) | {s(c['total_llm_s']['p50'])} | "

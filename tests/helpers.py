@@ -5,6 +5,15 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
+
+
+def without_quote_first(settings: Any) -> Any:
+    """``settings`` with ``answer.quote_first`` off: for tests of the model's draft (its
+    checking, translation, streaming over the API and app), whose first text would otherwise
+    be the binding source sentence quoted (tests/test_quote_first.py)."""
+    return settings.model_copy(update={"answer": settings.answer.model_copy(
+        update={"quote_first": False})})
 
 
 def make_pdf(path: Path, lines: list[str]) -> Path:

@@ -17,7 +17,14 @@ from assistant.models import HashingEmbedder
 from assistant.testing import ScriptedChatModel
 from assistant.types import RetrievedChunk
 
+from .helpers import without_quote_first
 from .openai_server import FakeOpenAIServer
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The model's draft is what these tests are about: no quote shown first."""
+    return without_quote_first(settings)
 
 
 @pytest.fixture

@@ -28,11 +28,19 @@ from assistant.models import HashingEmbedder
 from assistant.testing import ScriptedChatModel
 from assistant.types import Answer, Citation, StreamEvent
 
+from .helpers import without_quote_first
+
 SBRT_Q = "How many participants will the SBRT trial enroll?"
 SBRT_REPLY = "The trial will enroll 43 participants in 1 patient group [4]."
 SBRT_CHECKED = "The trial will enroll 43 participants in 1 patient group [1]."
 SBRT_DOC = "002_bd6c93367f61d5fe.txt"
 SBRT_TITLE = "Pre-operative SBRT plus PD-1 blockade"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The model's draft is what these tests are about: no quote shown first."""
+    return without_quote_first(settings)
 
 
 @pytest.fixture

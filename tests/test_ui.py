@@ -12,6 +12,14 @@ from assistant.models import HashingEmbedder
 from assistant.testing import ScriptedChatModel
 from assistant.ui import ChatHandlers, answer_markdown, build_app, sources_html
 
+from .helpers import without_quote_first
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The model's draft is what these tests are about: no quote shown first."""
+    return without_quote_first(settings)
+
 
 @pytest.fixture
 def handlers(settings: Settings, corpus: Path) -> tuple[ChatHandlers, ScriptedChatModel]:
