@@ -42,7 +42,6 @@ from .decide import (
     Quote,
     answer_values,
     answers_question,
-    asks_one_value,
     best_quote_in_rings,
     decision_for,
     decline_reason,
@@ -55,6 +54,7 @@ from .decide import (
     off_question,
     other_side_quote,
     question_parts,
+    quote_first_ok,
     quote_sentence,
     scored_quote,
     short_of_values,
@@ -415,13 +415,14 @@ class AnswerChain:
         the model's checked sentences follow it (``answer.quote_first``)."""
         parts = gate.parts
         cfg = self.settings.answer
-        if not cfg.quote_first or not asks_one_value(parts) or is_yes_no(turn.standalone):
+        if not cfg.quote_first or not parts.quantity or is_yes_no(turn.standalone):
             return
         found = scored_quote(turn.standalone, [v for v in checker.views if v.n <= turn.model_k],
-                             parts, parts.measures[0], semantic=turn.similarities,
+                             parts, next(iter(parts.measures), None),
+                             semantic=turn.similarities,
                              min_similarity=cfg.min_quote_similarity,
                              min_similarity_across=cfg.min_quote_similarity_across)
-        if found is None or not found.bound or not found.sentence.claims:
+        if found is None or not quote_first_ok(parts, found):
             return
         sentence = found.sentence
         covered = Coverage(measures={m for c in sentence.claims for m in c.measures},

@@ -574,11 +574,22 @@ class Coverage:
 
 
 def asks_one_value(parts: Parts) -> bool:
-    """The question asks one number of one measure, of one study and population, and no
-    agent, comparison or second part: one bound source sentence can answer it whole. Pure."""
-    return (parts.quantity and len(parts.measures) == 1 and parts.values == 1
+    """The question asks one number — of one measure, or of none the lexicon names ("多少个以内",
+    "how many days") — of one study and population, and no agent, comparison or second part:
+    one source sentence can answer it whole. Pure."""
+    return (parts.quantity and len(parts.measures) <= 1 and parts.values == 1
             and not parts.sides and not parts.populations and not parts.compared
             and parts.agents_named is None)
+
+
+def quote_first_ok(parts: Parts, quote: Quote) -> bool:
+    """A quote may be shown before the model's answer: the question asks one value
+    (``asks_one_value``) and the quote states a number; where a measure is asked, the measure
+    and every subject of the question bind it (``Quote.bound``); where none is, the words or
+    meaning ``scored_quote`` requires chose it (on dev: 54 questions get a quote first, every
+    one holding the gold values, none of the must-decline ones). Pure."""
+    return (asks_one_value(parts) and bool(quote.sentence.claims)
+            and (quote.bound or not parts.measures))
 
 
 def missing_measures(parts: Parts, covered: Coverage) -> list[str]:

@@ -7,11 +7,12 @@ embedder for EmbeddingGemma, over the real store and sample corpus."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.decide import asks_one_value, question_parts
+from assistant.decide import Quote, asks_one_value, question_parts, quote_first_ok
 from assistant.models import HashingEmbedder
 from assistant.testing import ScriptedChatModel
 
@@ -22,6 +23,8 @@ ENROL_Q = "How many participants will the SBRT osteosarcoma trial enroll?"
 @pytest.mark.parametrize("question, one", [
     (ORR_Q, True),
     (ENROL_Q, True),
+    # one number that no lexicon measure names
+    ("骨转移瘤寡转移通常指骨转移病灶数目局限在多少个以内?", True),
     # two values of one measure, two measures, a comparison, no number: no one sentence
     ("ISG-STS 1001研究中,同期放化疗与单纯化疗患者的PR率分别是多少?", False),
     ("What were the ORR and the DCR in the ALTER-S004 study?", False),
@@ -30,6 +33,22 @@ ENROL_Q = "How many participants will the SBRT osteosarcoma trial enroll?"
 ])
 def test_asks_one_value(question: str, one: bool) -> None:
     assert asks_one_value(question_parts(question)) is one
+
+
+def _quote(bound: bool, claims: bool) -> Quote:
+    sentence = SimpleNamespace(claims=[object()] if claims else [])
+    return Quote(score=1.0, bound=bound, view=None, sentence=sentence)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("question, bound, claims, ok", [
+    (ORR_Q, True, True, True),
+    (ORR_Q, False, True, False),  # ORR asked; words or meaning alone chose the sentence
+    (ORR_Q, True, False, False),  # no number in it
+    ("骨转移瘤寡转移通常指骨转移病灶数目局限在多少个以内?", False, True, True),  # no measure asked
+    ("ISG-STS 1001研究中,同期放化疗与单纯化疗患者的PR率分别是多少?", True, True, False),
+])
+def test_quote_first_ok(question: str, bound: bool, claims: bool, ok: bool) -> None:
+    assert quote_first_ok(question_parts(question), _quote(bound, claims)) is ok
 
 
 def _bot(settings: Settings, corpus: Path, llm: ScriptedChatModel,
