@@ -42,6 +42,7 @@ from .decide import (
     Quote,
     answer_values,
     answers_question,
+    asks_one_value,
     best_quote_in_rings,
     decision_for,
     decline_reason,
@@ -54,6 +55,7 @@ from .decide import (
     off_question,
     other_side_quote,
     question_parts,
+    quote_coverage,
     quote_first_ok,
     quote_sentence,
     scored_quote,
@@ -408,33 +410,27 @@ class AnswerChain:
 
     def _quote_first(self, turn: Turn, checker: AnswerChecker,
                      gate: Gate) -> Iterator[StreamEvent]:
-        """A question for one number of one measure (``asks_one_value``) whose passages the
-        model reads hold a sentence that the measure and every subject bind, with a number:
-        that sentence, verbatim and cited, is the first text shown — before the model has read
-        its prompt. It is the quote a failed draft falls back to, chosen by the same rules;
-        the model's checked sentences follow it (``answer.quote_first``)."""
+        """A question for one number (``asks_one_value``) whose passages the model reads hold
+        a sentence that answers it (``quote_first_ok``: bound by the measure and every subject
+        where a measure is asked): that sentence, verbatim and cited, is the first text shown
+        — before the model has read its prompt. It is the quote a failed draft falls back to,
+        chosen by the same rules; the model's checked sentences follow it only where each
+        answers by itself (``_check_into_gate``; ``answer.quote_first``)."""
         parts = gate.parts
         cfg = self.settings.answer
-        if not cfg.quote_first or not parts.quantity or is_yes_no(turn.standalone):
+        if not cfg.quote_first or not asks_one_value(parts) or is_yes_no(turn.standalone):
             return
         found = scored_quote(turn.standalone, [v for v in checker.views if v.n <= turn.model_k],
                              parts, next(iter(parts.measures), None),
                              semantic=turn.similarities,
                              min_similarity=cfg.min_quote_similarity,
                              min_similarity_across=cfg.min_quote_similarity_across)
-        if found is None or not quote_first_ok(parts, found):
+        # (the gate is empty: what the quote covers is all it would count)
+        if found is None or not quote_first_ok(parts, found) or \
+                not answers_question(parts, quote_coverage(found.sentence)):
             return
-        sentence = found.sentence
-        covered = Coverage(measures={m for c in sentence.claims for m in c.measures},
-                           subjects=set(sentence.context | sentence.after), numbers=1)
-        if not answers_question(parts, covered):
-            return
-        self._show_quote(turn, checker, gate, (found.view, sentence), gate.quoted_at)
+        self._show_quote(turn, checker, gate, (found.view, found.sentence), gate.quoted_at)
         text = gate.release()
-        if not text:  # (the coverage above is what the gate counts: not reached)
-            gate.discard_held()
-            return
-        gate.quote_first = True
         self._first_text(turn)
         turn.timings["quote_first_s"] = time.perf_counter() - turn.t0
         yield StreamEvent(kind="text", text=text)
@@ -466,7 +462,7 @@ class AnswerChain:
             checker.drop(sentence)
             return None
         before = checker.supported
-        if gate.quote_first:
+        if gate.quoted_at:  # (while the model writes, only a quote shown first is in it)
             return self._restatement(gate, checker, sentence, before)
         shown = checker.check(sentence)
         if shown is not None:
@@ -479,15 +475,9 @@ class AnswerChain:
         """After a quote shown first, a sentence of the model's is shown only where it passes
         and answers the question by itself (the number asked, of its measure and subjects, in
         the question's language); its other sentences add nothing the quote needs."""
-        kept = checker.measures, checker.subjects
-        checker.measures, checker.subjects = set(), set()
-        try:
-            shown = checker.check(sentence)
-            own = Coverage(measures=set(checker.measures), subjects=set(checker.subjects),
-                           numbers=int(bool(checker.checks and checker.checks[-1].numbers)))
-        finally:
-            checker.measures = kept[0] | checker.measures
-            checker.subjects = kept[1] | checker.subjects
+        shown = checker.check(sentence)
+        own = Coverage(measures=set(checker.last_measures), subjects=set(checker.last_subjects),
+                       numbers=int(bool(checker.checks and checker.checks[-1].numbers)))
         if shown is None or checker.supported == before or \
                 not answers_question(gate.parts, own):
             if shown is not None:
@@ -615,9 +605,10 @@ class AnswerChain:
         view, sentence = found
         quoted.add((view.n, sentence.start))
         marker = checker.cite_sentence(view, sentence)
+        covers = quote_coverage(sentence)
         gate.add(quote_sentence(sentence.text, marker, turn.language, view.chunk.language),
-                 checker, counted=True, measures={m for c in sentence.claims for m in c.measures},
-                 subjects=sentence.context | sentence.after, numbers=bool(sentence.claims))
+                 checker, counted=True, measures=covers.measures, subjects=covers.subjects,
+                 numbers=bool(covers.numbers))
         gate.quoted += 1
 
     def _finish(self, turn: Turn, checker: AnswerChecker, gate: Gate) -> Answer:
@@ -776,7 +767,6 @@ class Gate:
         self.quoted = 0
         self.translated = 0
         self.quoted_at: set[tuple[int, int]] = set()  # (passage n, start) of quotes shown
-        self.quote_first = False  # a quote was shown before the model's sentences
 
     def add(self, text: str, checker: AnswerChecker, counted: bool,
             measures: set[str] | None = None, subjects: set[str] | None = None,

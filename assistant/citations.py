@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -517,6 +518,9 @@ class AnswerChecker:
         self.citations: list[Citation] = []
         self.measures: set[str] = set()  # measures of the numbers shown
         self.subjects: set[str] = set()  # subjects in the context of what was shown
+        # … of the last sentence checked alone
+        self.last_measures: set[str] = set()
+        self.last_subjects: set[str] = set()
         self._number_of: dict[tuple[str, int, int], int] = {}
         self.supported = 0
 
@@ -525,6 +529,7 @@ class AnswerChecker:
     def check(self, sentence: str) -> str | None:
         """Check one draft sentence; return its text as shown (re-numbered markers), or None
         when it is not shown."""
+        self.last_measures, self.last_subjects = set(), set()
         bare, cited = parse_markers(sentence)
         if not bare or is_instruction(bare):
             return None
@@ -682,8 +687,7 @@ class AnswerChecker:
         if missing:
             check.missing_numbers = sorted(set(missing))
             return []
-        self.measures |= bound_measures
-        self.subjects |= bound_subjects
+        self._bound(bound_measures, bound_subjects)
         return chosen
 
     def _support_words(self, bare: str, cited: list[int], scores: dict[int, float],
@@ -705,9 +709,16 @@ class AnswerChecker:
                                             keys <= compared_keys(s.text))),
                            key=lambda s: len(support_units(s.text) & units), default=None)
                 if best is not None:
-                    self.subjects |= best.context
+                    self._bound(set(), best.context)
                     return [Binding(v, best)]
         return []
+
+    def _bound(self, measures: AbstractSet[str], subjects: AbstractSet[str]) -> None:
+        """What the sentence being checked binds: kept for it alone and for all shown."""
+        self.last_measures |= measures
+        self.last_subjects |= subjects
+        self.measures |= measures
+        self.subjects |= subjects
 
     def _cite(self, support: list[Binding]) -> list[int]:
         markers: list[int] = []

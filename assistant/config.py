@@ -143,11 +143,12 @@ class AnswerSettings(BaseModel):
     # quote_passages_more) is added as one more short passage: what the model reads holds the
     # evidence sentence (issue 11), for one sentence's prompt tokens; tuned on the dev split
     lead_sentence: bool = True
-    # a question for one number of one measure whose top passages hold a sentence that the
-    # measure and every subject bind: that sentence is shown verbatim and cited (the quote a
-    # failed draft would fall back to) before the model has read its prompt, and the model's
-    # checked sentences follow it. The first checked text then waits for retrieval, not for
-    # the ~400 prompt tokens (3-4 s on the 1.5B on 2 cores); false: the model's first sentence
+    # a question for one number whose top passages hold a sentence that answers it (bound by
+    # the measure and every subject where a measure is asked): that sentence is shown verbatim
+    # and cited (the quote a failed draft would fall back to) before the model has read its
+    # prompt, and the model's checked sentences that answer by themselves follow it. The first
+    # checked text then waits for retrieval, not for the ~400 prompt tokens (4 s on the 1.5B
+    # on 2 Zen 4 cores); false: the model's first sentence
     quote_first: bool = True
     condense_prompt: str = "condense_v1"
     # share of a sentence's content words (zh: character bigrams) that must occur in a passage

@@ -592,6 +592,15 @@ def quote_first_ok(parts: Parts, quote: Quote) -> bool:
             and (quote.bound or not parts.measures))
 
 
+def quote_coverage(sentence: SourceSentence) -> Coverage:
+    """What a quoted source sentence covers of a question: the measures of its values, the
+    subjects of its paragraph and the sentences it opens, one number where it states any.
+    Pure."""
+    return Coverage(measures={m for c in sentence.claims for m in c.measures},
+                    subjects=set(sentence.context | sentence.after),
+                    numbers=int(bool(sentence.claims)))
+
+
 def missing_measures(parts: Parts, covered: Coverage) -> list[str]:
     return [m for m in parts.measures if m not in covered.measures]
 

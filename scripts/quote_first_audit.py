@@ -9,22 +9,17 @@ Usage: .venv/bin/python scripts/quote_first_audit.py dev|test|bench > report.txt
 never reached before the first text)."""
 from __future__ import annotations
 
-import json
-import re
 import sys
-import unicodedata
 from pathlib import Path
 
 from assistant import Assistant, Settings
 from assistant.testing import ScriptedChatModel
+from eval.dataset import load_gold
+from eval.metrics import answer_correct
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = {"dev": ROOT / "eval/gold/dev.jsonl", "test": ROOT / "eval/gold/test.jsonl",
          "bench": ROOT / "bench/data/bench_questions.jsonl"}
-
-
-def norm(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
 
 
 def first_text(bot: Assistant, question: str) -> str | None:
@@ -38,19 +33,18 @@ def first_text(bot: Assistant, question: str) -> str | None:
 
 
 def main(split: str) -> int:
-    rows = [json.loads(line) for line in FILES[split].read_text("utf-8").splitlines() if line]
+    items = load_gold(FILES[split])
     bot = Assistant(Settings(), llm=ScriptedChatModel())
     shown = bad = 0
-    for g in rows:
-        text = first_text(bot, g["question"])
+    for g in items:
+        text = first_text(bot, g.question)
         if text is None:
             continue
         shown += 1
-        good = g.get("answerable", True) and all(
-            any(norm(alt) in norm(text) for alt in group) for group in g.get("must", []))
+        good = g.answerable and answer_correct(text, g.must)  # the values, in any order
         bad += not good
-        print("OK " if good else "BAD", g["id"], g["question"][:70], "\n    ", text[:220])
-    print(f"{split}: {shown} of {len(rows)} questions open with a quote; "
+        print("OK " if good else "BAD", g.id, g.question[:70], "\n    ", text[:220])
+    print(f"{split}: {shown} of {len(items)} questions open with a quote; "
           f"{bad} without every gold value or on a must-decline question")
     return 1 if bad else 0
 
