@@ -674,7 +674,7 @@ class AnswerChain:
                                                        parts) - values:
                     self._show_quote(turn, checker, gate, found, quoted)
                     values = answer_values(gate.sentences, turn.standalone, parts)
-            decision = decision_for(turn.standalone, turn.draft, checker.supported)
+            decision = decision_for(turn.standalone, turn.draft, checker.checks)
             if gate.answered and decision:
                 gate.add(DECISION_TEXT[language][decision], checker, counted=False)
             if gate.answered:

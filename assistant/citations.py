@@ -36,6 +36,7 @@ from .claims import (
     compared_keys,
     condition_conflict,
     conditions_in,
+    denies,
     directions_in,
     entities_in,
     extract_quantities,
@@ -92,6 +93,25 @@ def extract_numbers(text: str) -> set[str]:
     return numbers_of(text)
 
 
+# a marker a draft names as a source in the words around it: "According to [1], …", "the
+# study in [1], which …", "根据[1]，…" — those words go with the marker, or "the study in,
+# which …" is what the reader sees
+_MARKER = r"(?:[\[【](?:passage\s*|段落\s*)?\d{1,2}(?:\s*[,，、]\s*\d{1,2})*[\]】])+"
+MARKER_LEAD_RE = re.compile(
+    rf"^\W*(?:according\s+to|as\s+(?:stated|shown|reported|described|noted|indicated|seen)\s+"
+    rf"(?:in|by)|based\s+on|根据|据)\s*{_MARKER}\s*[,，:：]?\s*", re.IGNORECASE)
+MARKER_OBJECT_RE = re.compile(rf"\s+(?:in|by|from)\s*{_MARKER}(?=\s*[,.;:!?]|\s*$)",
+                              re.IGNORECASE)
+# a marker made the subject of a sentence: "… survival. [1] indicates that the timing was not
+# associated …" — the claim after the verb is what the marker cites; the sentence before the
+# marker is another claim, checked on its own
+MARKER_SUBJECT_RE = re.compile(
+    r"(^\W*|[.!?。！？]\s*)(?:(?:the\s+)?(?:passage|source|study|text|context|document|article"
+    rf"|abstract)\s*)?({_MARKER})\s*(?:also\s+|further\s+)?(?:states?|indicates?|shows?|"
+    r"reports?|suggests?|notes?|mentions?|demonstrates?|describes?|found|finds|says|"
+    r"confirms?|reveals?|concludes?|highlights?)\s+(?:that\s+)?(?=\w)", re.IGNORECASE)
+
+
 def parse_markers(sentence: str) -> tuple[str, list[int]]:
     """Remove citation markers; return the bare sentence and the cited numbers in order."""
     cited: list[int] = []
@@ -99,8 +119,28 @@ def parse_markers(sentence: str) -> tuple[str, list[int]]:
         for n in re.split(r"\s*[,，、]\s*", match.group(1)):
             if n and int(n) not in cited:
                 cited.append(int(n))
-    bare = MARKER_RE.sub("", sentence).strip()
+    lead = MARKER_LEAD_RE.match(sentence)
+    if lead:
+        rest = sentence[lead.end():]
+        sentence = rest[:1].upper() + rest[1:]
+    bare = MARKER_RE.sub("", MARKER_OBJECT_RE.sub("", sentence)).strip()
     return bare, cited
+
+
+def marker_subjects(draft: str) -> str:
+    """A marker a draft made the subject of a sentence ("[1] indicates that X.") moved to the
+    end of the claim it introduces ("X [1]."), so the claim is a sentence of its own. Pure."""
+    # from the last to the first: each claim then ends where the next sentence begins
+    for m in reversed(list(MARKER_SUBJECT_RE.finditer(draft))):
+        rest = draft[m.end():]
+        rest = rest[:1].upper() + rest[1:]
+        spans = split_sentences(rest)
+        end = spans[0].end if spans else len(rest)
+        claim = rest[:end]
+        stop = len(claim.rstrip(".!?。！？"))
+        draft = (draft[:m.start()] + m.group(1) + claim[:stop] + " " + m.group(2) +
+                 claim[stop:] + rest[end:])
+    return draft
 
 
 def neutralise_injections(text: str) -> str:
@@ -307,7 +347,7 @@ class CheckResult:
 
 def split_answer(draft: str) -> list[str]:
     """Sentences of a draft answer, markers still attached to the sentence they follow."""
-    text = draft.strip()
+    text = marker_subjects(draft.strip())
     # a marker right after a sentence end belongs to that sentence: "... 28.57%。[1]"
     text = re.sub(r"([。！？.!?])\s*((?:[\[【]\d{1,2}(?:\s*[,，、]\s*\d{1,2})*[\]】])+)", r"\2\1",
                   text)
@@ -708,6 +748,10 @@ class AnswerChecker:
                             if not ways or (ways <= directions_in(s.text) and
                                             keys <= compared_keys(s.text))),
                            key=lambda s: len(support_units(s.text) & units), default=None)
+                # the sentence it restates says the finding is not so, or the other way round
+                # ("X improves survival" from "… was not associated with survival")
+                if best is not None and not ways and denies(bare) != denies(best.text):
+                    continue
                 if best is not None:
                     self._bound(set(), best.context)
                     return [Binding(v, best)]
@@ -840,4 +884,5 @@ def sentence_language_ok(sentence: str, language: str) -> bool:
 
 __all__ = ["REFUSAL", "AnswerChecker", "CheckResult", "PassageView", "check_answer",
            "expects_quantity", "extract_numbers", "extract_quantities", "is_refusal",
-           "neutralise_injections", "parse_markers", "split_answer", "supporting_passages"]
+           "marker_subjects", "neutralise_injections", "parse_markers", "split_answer",
+           "supporting_passages"]

@@ -492,6 +492,12 @@ def cues_in(text: str, lex: Lexicon | None = None) -> set[str]:
     return _keys_in((lex or lexicon()).cues, text)
 
 
+def denies(text: str, lex: Lexicon | None = None) -> bool:
+    """``text`` states a finding as not so ("was not associated", "未见明显获益")."""
+    lex = lex or lexicon()
+    return lex.negations is not None and bool(lex.negations.find(normalise_text(text)))
+
+
 def directions_in(text: str, lex: Lexicon | None = None) -> set[str]:
     """Which ways the comparisons of ``text`` go ("down" for 更低 and for "lower"). A direction
     word inside a term's name goes no way: "中性粒细胞减少" is neutropenia, "血小板减低"

@@ -67,6 +67,7 @@ from .lexicon import (
     sites_in,
     subpopulation,
 )
+from .types import SentenceCheck
 
 RESPECTIVE_Q_RE = re.compile(r"分别|各(是|为|自)|两组|两种|both|each|respectively|"
                              r"\bin the two\b|\bfor the two\b|\bhow many\b.*\band how many\b|"
@@ -170,10 +171,15 @@ def draft_decision(draft: str) -> str | None:
     return m.group(1).lower() if m.group(1) else ZH_DECISIONS[m.group(2)]
 
 
-def decision_for(question: str, draft: str, supported: int) -> str | None:
-    """A yes/no question's decision, shown only where the model committed to one and at least
-    one sentence of its reasoning passed the check against the sources."""
-    if not is_yes_no(question) or supported == 0:
+def decision_for(question: str, draft: str, checks: Sequence[SentenceCheck]) -> str | None:
+    """A yes/no question's decision, shown only where the model committed to one, at least one
+    sentence of its reasoning passed the check against the sources, and the sentence that
+    states the decision passed too: "Yes, X improves survival." dropped (its source says "not
+    associated") takes its "yes" with it. A bare "Yes." states nothing to check."""
+    if not is_yes_no(question) or not any(c.supported and c.action != "neutral" for c in checks):
+        return None
+    stated = next((c for c in checks if draft_decision(c.text)), None)
+    if stated is not None and not stated.supported:
         return None
     return draft_decision(draft)
 

@@ -87,6 +87,7 @@ class Lexicon:
     terms: Table | None = None  # words matched across languages that bind no number (腹泻)
     cues: Table | None = None  # what else a question asks about (定义 = defined as): evidence only
     directions: Table | None = None  # which way a comparison goes (更低 = lower)
+    negations: Table | None = None  # a finding stated as not so (未见 = not observed)
 
     def units_of(self, measure: str) -> frozenset[str]:
         """The units whose values are values of ``measure`` (``unit_measures``)."""
@@ -126,7 +127,8 @@ def lexicon() -> Lexicon:
                                   (data.get("unit_measures") or {}).items() for unit in units},
                    terms=optional("terms"),
                    cues=optional("cues"),
-                   directions=optional("directions"))
+                   directions=optional("directions"),
+                   negations=optional("negations"))
 
 # a biomarker named between the level and "expression": "low CDK4 expression", "CDK4低表达"
 _MARKER_LEVEL_RE = re.compile(r"\b(?P<level>low|high|over|under)[- ](?:[A-Za-z0-9/-]{2,12} )?"

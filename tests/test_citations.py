@@ -12,6 +12,7 @@ from assistant.citations import (
     check_answer,
     extract_numbers,
     is_refusal,
+    marker_subjects,
     neutralise_injections,
     parse_markers,
     question_relevance,
@@ -62,6 +63,13 @@ def test_extract_numbers(text: str, expected: set[str]) -> None:
     ("No markers (1).", "No markers (1).", []),
     ("ORR为28.57%[1][1]。", "ORR为28.57%。", [1]),  # each cited once
     ("ORR [2, 1, 2].", "ORR.", [2, 1]),
+    # words that named the marker as a source go with it, not left dangling
+    ("This is supported by the findings in [1], which show that X rose.",
+     "This is supported by the findings, which show that X rose.", [1]),
+    ("According to [2], the ORR was 30%.", "The ORR was 30%.", [2]),
+    ("As shown in [1], DCR was 80%.", "DCR was 80%.", [1]),
+    ("根据[1]，ORR为30%。", "ORR为30%。", [1]),
+    ("The design used in [3].", "The design used.", [3]),
 ])
 def test_parse_markers(sentence: str, bare: str, cited: list[int]) -> None:
     assert parse_markers(sentence) == (bare, cited)
@@ -162,6 +170,67 @@ def test_injected_instruction_is_never_evidence() -> None:
     assert result.supported == 0 and result.text == REFUSAL["en"]
     ok = check_answer("Denosumab is given every 4 weeks [1].", [poisoned], "en")
     assert ok.supported == 1
+
+
+@pytest.mark.parametrize("draft, sentences", [
+    # the marker is the subject of the next sentence: the claim after the verb is what it
+    # cites; the sentence before it is a claim of its own (the 1.5B's PubMedQA drafts)
+    ("Yes, X improves survival. [1] indicates that the timing was not associated with "
+     "survival.", ["Yes, X improves survival.",
+                   "The timing was not associated with survival [1]."]),
+    ("[2] shows that ORR was 30%. Passage [1] states that DCR was 80%.",
+     ["ORR was 30% [2].", "DCR was 80% [1]."]),
+    ("Yes. [1] indicates that the median OS was 20 months. [2] reports that PFS rose.",
+     ["Yes.", "The median OS was 20 months [1].", "PFS rose [2]."]),
+    ("The study [1] found that ORR was 30%.", ["ORR was 30% [1]."]),
+    # a marker after a full stop with no verb after it stays with the sentence before it
+    ("ORR was 30%. [1] The DCR was 80%. [2]", ["ORR was 30%[1].", "The DCR was 80%[2]."]),
+])
+def test_a_marker_made_subject_cites_the_claim_after_it(draft: str,
+                                                         sentences: list[str]) -> None:
+    assert split_answer(draft) == sentences
+
+
+def test_marker_subjects_leaves_other_text_alone() -> None:
+    text = "ORR为28.57%[1]。The study found that PFS was 5.6 months [2]."
+    assert marker_subjects(text) == text
+
+
+def test_a_claim_glued_before_a_marker_subject_is_checked_alone() -> None:
+    # "Yes, feeding tube insertion improves survival." rode into the check with the source's
+    # "was not associated" sentence and was shown as checked; split, it stands alone
+    source = chunk("In residents who were tube-fed, the timing of PEG tube insertion relative "
+                   "to the onset of eating problems was not associated with survival after "
+                   "feeding tube insertion (AHR = 1.01, 95% CI = 0.86-1.20).", 4, language="en")
+    draft = ("Yes, feeding tube insertion and its timing improve survival. [1] indicates that "
+             "the timing of PEG tube insertion relative to the onset of eating problems was not "
+             "associated with survival after feeding tube insertion.")
+    result = check_answer(draft, [source], "en")
+    assert [c.text for c in result.checks] == [
+        "Yes, feeding tube insertion and its timing improve survival.",
+        "The timing of PEG tube insertion relative to the onset of eating problems was not "
+        "associated with survival after feeding tube insertion."]
+    assert result.checks[1].supported and result.checks[1].cited == [1]
+    assert "[1]" in result.text and "indicates that" not in result.text
+    # and alone it fails: the sentence it restates says the timing was not associated
+    assert not result.checks[0].supported and "improve survival" not in result.text
+
+
+POLARITY = chunk("Leptin levels were not associated with survival in advanced lung cancer. "
+                 "Leptin levels correlated with body mass index in lung cancer patients.", 5,
+                 language="en")
+
+
+@pytest.mark.parametrize("draft, supported", [
+    ("Serum leptin levels are associated with survival in advanced lung cancer [1].", False),
+    ("Leptin levels were not associated with survival in advanced lung cancer [1].", True),
+    ("Leptin levels correlated with body mass index in lung cancer patients [1].", True),
+    ("Leptin levels did not correlate with body mass index in lung cancer patients [1].", False),
+])
+def test_a_sentence_is_not_supported_by_one_that_says_the_opposite(draft: str,
+                                                                   supported: bool) -> None:
+    result = check_answer(draft, [POLARITY], "en")
+    assert result.checks[0].supported is supported
 
 
 def test_marker_after_full_stop_stays_with_its_sentence() -> None:

@@ -13,6 +13,7 @@ from assistant.citations import REFUSAL
 from assistant.decide import Coverage, answers_question, question_parts, quote_sentence
 from assistant.models import HashingEmbedder
 from assistant.testing import ScriptedChatModel
+from assistant.types import SentenceCheck
 
 
 @pytest.mark.parametrize("question, measures, values, quantity", [
@@ -288,6 +289,31 @@ def test_draft_decision_reads_only_the_first_words(draft: str, decision: str | N
     from assistant.decide import draft_decision
 
     assert draft_decision(draft) == decision
+
+
+def _check(text: str, supported: bool, action: str = "kept") -> SentenceCheck:
+    return SentenceCheck(text=text, supported=supported, action=action)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("checks, decision", [
+    # the sentence that states the decision passed: the decision is shown
+    ([_check("Yes, PEG timing improves survival.", True)], "yes"),
+    # it failed (its source says "not associated"): the reasoning that passed does not
+    # carry the "yes" the model put before it
+    ([_check("Yes, PEG timing improves survival.", False, "dropped"),
+      _check("The timing was not associated with survival.", True)], None),
+    # a bare "Yes." states nothing to check: the reasoning after it decides
+    ([_check("Yes.", True, "neutral"), _check("Survival was longer.", True)], "yes"),
+    ([_check("Yes.", True, "neutral")], None),  # nothing of substance passed
+    ([_check("Survival was longer.", False, "dropped")], None),
+])
+def test_a_decision_is_shown_only_with_the_sentence_that_states_it(
+        checks: list[SentenceCheck], decision: str | None) -> None:
+    from assistant.decide import decision_for
+
+    question = "Does PEG tube timing improve survival?"
+    assert decision_for(question, checks[0].text, checks) == decision
+    assert decision_for("What was the median survival?", checks[0].text, checks) is None
 
 
 SRE_YES_NO = "与唑来膦酸相比,地舒单抗是否降低了首次SRE的发生风险?"
