@@ -393,7 +393,10 @@ class AnswerChain:
                 for sentence in complete:
                     yield from self._release(gate, checker, sentence, turn)
             if pending.strip() and not is_refusal("".join(pieces)):
-                yield from self._release(gate, checker, pending, turn)
+                # the last sentence by the stream's split may be several by the answer's
+                # ("Yes, X. [1] indicates that Y."): each is checked on its own
+                for sentence in split_answer(pending):
+                    yield from self._release(gate, checker, sentence, turn)
             turn.timings["generate_s"] = time.perf_counter() - t0
             turn.draft = "".join(pieces)
         yield StreamEvent(kind="status", text="checking")

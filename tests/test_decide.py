@@ -1151,3 +1151,28 @@ def test_a_share_under_another_circumstance_is_not_quoted() -> None:
     after = "What percentage of osteosarcoma patients develop lung metastasis after radical surgery?"
     found = best_quote(after, [view], question_parts(after))
     assert found is not None and "about 40% of patients" in found[1].text
+
+
+def test_a_decision_glued_to_a_source_that_denies_it_is_not_shown(
+        settings: Settings, tmp_path: Path, llm: ScriptedChatModel) -> None:
+    # PubMedQA round 17: the 1.5B wrote "Yes, X. [1] indicates that <the source's 'not
+    # associated'>"; checked as one sentence, "Yes, … improve survival" was shown as checked
+    # with "In short: yes". Split, the claim is checked alone and fails, and the decision goes
+    # with it; the source's own finding is shown, cited (the last piece of a stream is split
+    # like the others: before, it went to the checker whole)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "peg.txt").write_text(
+        "Feeding tubes in nursing home residents with advanced dementia\n\n"
+        "In residents who were tube-fed, the timing of PEG tube insertion relative to the onset "
+        "of eating problems was not associated with survival after feeding tube insertion "
+        "(AHR = 1.01, 95% CI = 0.86-1.20).\n", encoding="utf-8")
+    bot = Assistant(settings, embedder=HashingEmbedder(), llm=llm)
+    assert not bot.ingest([docs]).failed
+    llm.enqueue("Yes, feeding tube insertion and its timing improve survival. [1] indicates "
+                "that the timing of PEG tube insertion relative to the onset of eating "
+                "problems was not associated with survival after feeding tube insertion.")
+    answer = bot.ask("Does the timing of feeding tube insertion improve survival?")
+    assert answer.decision is None and "In short" not in answer.text
+    assert "improve survival" not in answer.text and "indicates that" not in answer.text
+    assert "was not associated with survival after feeding tube insertion [1]." in answer.text
