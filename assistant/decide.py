@@ -38,6 +38,7 @@ from .claims import (
     condition_conflict,
     condition_spans,
     conditions_in,
+    denies,
     directions_in,
     entities_in,
     is_calendar_year,
@@ -172,16 +173,17 @@ def draft_decision(draft: str) -> str | None:
 
 
 def decision_for(question: str, draft: str, checks: Sequence[SentenceCheck]) -> str | None:
-    """A yes/no question's decision, shown only where the model committed to one, at least one
-    sentence of its reasoning passed the check against the sources, and the sentence that
-    states the decision passed too: "Yes, X improves survival." dropped (its source says "not
-    associated") takes its "yes" with it. A bare "Yes." states nothing to check."""
-    if not is_yes_no(question) or not any(c.supported and c.action != "neutral" for c in checks):
+    """A yes/no question's decision, shown only where the model committed to one and at least
+    one sentence of its reasoning passed the check against the sources — and not a "yes"
+    where every sentence that passed says the finding is not so ("Yes, …" over "the timing …
+    was not associated with survival [1]"): what is shown would contradict it."""
+    reasons = [c for c in checks if c.supported and c.action != "neutral"]
+    if not is_yes_no(question) or not reasons:
         return None
-    stated = next((c for c in checks if draft_decision(c.text)), None)
-    if stated is not None and not stated.supported:
+    decision = draft_decision(draft)
+    if decision == "yes" and all(denies(c.text) for c in reasons):
         return None
-    return draft_decision(draft)
+    return decision
 
 
 def is_yes_no(question: str) -> bool:

@@ -296,18 +296,22 @@ def _check(text: str, supported: bool, action: str = "kept") -> SentenceCheck:
 
 
 @pytest.mark.parametrize("checks, decision", [
-    # the sentence that states the decision passed: the decision is shown
-    ([_check("Yes, PEG timing improves survival.", True)], "yes"),
-    # it failed (its source says "not associated"): the reasoning that passed does not
-    # carry the "yes" the model put before it
+    # the reasoning that passed says so: the decision is shown
+    ([_check("Yes.", True, "neutral"), _check("Survival was longer with early PEG.", True)],
+     "yes"),
+    # a "yes" over reasoning that all says the finding is not so: not shown
     ([_check("Yes, PEG timing improves survival.", False, "dropped"),
       _check("The timing was not associated with survival.", True)], None),
-    # a bare "Yes." states nothing to check: the reasoning after it decides
-    ([_check("Yes.", True, "neutral"), _check("Survival was longer.", True)], "yes"),
+    # one sentence for it, one against: the model's decision stands, both are shown
+    ([_check("Yes.", True, "neutral"), _check("Survival was longer with early PEG.", True),
+      _check("Weight was not associated with survival.", True)], "yes"),
+    # a "no" over a denial is what it says
+    ([_check("No.", True, "neutral"), _check("The timing was not associated with survival.",
+                                             True)], "no"),
     ([_check("Yes.", True, "neutral")], None),  # nothing of substance passed
-    ([_check("Survival was longer.", False, "dropped")], None),
+    ([_check("Yes. Survival was longer.", False, "dropped")], None),
 ])
-def test_a_decision_is_shown_only_with_the_sentence_that_states_it(
+def test_a_decision_is_shown_only_where_the_reasoning_shown_allows_it(
         checks: list[SentenceCheck], decision: str | None) -> None:
     from assistant.decide import decision_for
 
@@ -1157,9 +1161,9 @@ def test_a_decision_glued_to_a_source_that_denies_it_is_not_shown(
         settings: Settings, tmp_path: Path, llm: ScriptedChatModel) -> None:
     # PubMedQA round 17: the 1.5B wrote "Yes, X. [1] indicates that <the source's 'not
     # associated'>"; checked as one sentence, "Yes, … improve survival" was shown as checked
-    # with "In short: yes". Split, the claim is checked alone and fails, and the decision goes
-    # with it; the source's own finding is shown, cited (the last piece of a stream is split
-    # like the others: before, it went to the checker whole)
+    # with "In short: yes". Split, the claim is checked alone and fails; the source's own
+    # finding is shown, cited, and a "yes" over it alone is not (the last piece of a stream is
+    # split like the others: before, it went to the checker whole)
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "peg.txt").write_text(
