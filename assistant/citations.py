@@ -70,7 +70,8 @@ UNSUPPORTED_MARK = {"en": " [no supporting passage found]", "zh": "[未找到出
 INJECTION_PLACEHOLDER = PLACEHOLDER
 
 # Marker forms models produce: [1], [1, 3], [1][2], 【1】, [Passage 2], (1) is NOT a marker.
-MARKER_RE = re.compile(r"\s*[\[【](?:passage\s*|段落\s*)?(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)[\]】]",
+_CITED = r"\d{1,2}(?:\s*[,，、]\s*\d{1,2})*"  # "1", "1, 3", "2、4"
+MARKER_RE = re.compile(rf"\s*[\[【](?:passage\s*|段落\s*)?({_CITED})[\]】]",
                        re.IGNORECASE)
 LIST_ENUM_RE = re.compile(r"^\s*(?:[-*•]\s*|\d{1,2}[.、)）]\s+|[（(]\d{1,2}[)）]\s*)")
 
@@ -96,7 +97,7 @@ def extract_numbers(text: str) -> set[str]:
 # a marker a draft names as a source in the words around it: "According to [1], …", "the
 # study in [1], which …", "根据[1]，…" — those words go with the marker, or "the study in,
 # which …" is what the reader sees
-_MARKER = r"(?:[\[【](?:passage\s*|段落\s*)?\d{1,2}(?:\s*[,，、]\s*\d{1,2})*[\]】])+"
+_MARKER = rf"(?:[\[【](?:passage\s*|段落\s*)?{_CITED}[\]】])+"  # MARKER_RE's, one or more
 MARKER_LEAD_RE = re.compile(
     rf"^\W*(?:according\s+to|as\s+(?:stated|shown|reported|described|noted|indicated|seen)\s+"
     rf"(?:in|by)|based\s+on|根据|据)\s*{_MARKER}\s*[,，:：]?\s*", re.IGNORECASE)
@@ -349,7 +350,7 @@ def split_answer(draft: str) -> list[str]:
     """Sentences of a draft answer, markers still attached to the sentence they follow."""
     text = marker_subjects(draft.strip())
     # a marker right after a sentence end belongs to that sentence: "... 28.57%。[1]"
-    text = re.sub(r"([。！？.!?])\s*((?:[\[【]\d{1,2}(?:\s*[,，、]\s*\d{1,2})*[\]】])+)", r"\2\1",
+    text = re.sub(rf"([。！？.!?])\s*((?:[\[【]{_CITED}[\]】])+)", r"\2\1",
                   text)
     return [text[s.start:s.end] for s in split_sentences(text)]
 
